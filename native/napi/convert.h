@@ -1,0 +1,28 @@
+// JS values <-> core types: typed arrays, shapes, options. Argument checks live here.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "core/host_array.h"
+
+namespace moalign::napi {
+
+// A view of the typed array's memory, no copy (Float32/Float64/Int32/BigInt64 Array only).
+// The caller must keep `array` alive while the view is used.
+HostArray borrow_typed_array(const Napi::Value& array, const Napi::Value& shape, const char* what);
+
+// A typed array over the core's memory, no copy: the JS buffer keeps the storage alive.
+Napi::TypedArray to_typed_array(Napi::Env env, HostArray host);
+
+std::vector<int64_t> to_shape(const Napi::Value& value, const char* what);
+Napi::Array from_shape(Napi::Env env, const std::vector<int64_t>& shape);
+
+// Options-object readers: missing/undefined keys give the default; wrong types throw.
+int option_int(const Napi::Object& options, const char* key, int fallback, int min_value);
+std::string option_string(const Napi::Object& options, const char* key, const std::string& fallback);
+DType option_dtype(const Napi::Object& options, const char* key, DType fallback);
+Napi::Object options_arg(const Napi::CallbackInfo& info, size_t index);
+
+}  // namespace moalign::napi
