@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The `moalign` command line. One file per command; no logic beyond parsing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { packageRoot } from '../paths.js';
+import { registerDoctor } from './doctor.js';
+
+const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+
+const program = new Command('moalign')
+  .description('Offline multi-objective alignment of language models (ParetoHqD, Panacea, baselines) on libtorch')
+  .version(version, '-v, --version');
+registerDoctor(program);
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`moalign: ${err.message}`);
+  process.exitCode = 1;
+});
