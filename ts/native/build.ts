@@ -56,8 +56,12 @@ export function buildFromSource(lt: Libtorch, options: BuildOptions = {}): Build
       MOALIGN_BUILD_TESTS: options.tests ? 'ON' : 'OFF',
       CMAKE_BUILD_TYPE: 'Release',
     };
-    const args = [cmakeJs, options.clean ? 'rebuild' : 'build', '--directory', root, ...Object.entries(defs).map(([k, v]) => `--CD${k}=${v}`)];
-    run(process.execPath, args, root, env);
+    const flags = ['--directory', root, ...Object.entries(defs).map(([k, v]) => `--CD${k}=${v}`)];
+    // `cmake-js build` skips configuring when a cache exists, which would drop changed flags:
+    // configure every time (under a second), then build (Ninja redoes only what changed).
+    if (options.clean) run(process.execPath, [cmakeJs, 'clean', '--directory', root], root, env);
+    run(process.execPath, [cmakeJs, 'configure', ...flags], root, env);
+    run(process.execPath, [cmakeJs, 'build', ...flags], root, env);
   } else {
     // npm puts its bundled node-gyp on PATH for scripts; outside npm, `npx node-gyp` finds it.
     const nodeGyp = process.env.npm_config_node_gyp;

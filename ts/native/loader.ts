@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cacheDir, packageRoot } from '../paths.js';
 import type { BuildInfo, NativeAddon } from './addon.js';
 import { type Libtorch, libtorchLibraries, libtorchTag, resolveLibtorch } from './libtorch.js';
-import { type Candidate, chooseBinary, readBuildRecord } from './prebuilds.js';
+import { type BuildRecord, type Candidate, chooseBinary, readBuildRecord } from './prebuilds.js';
 
 const require = createRequire(import.meta.url);
 
@@ -42,6 +42,9 @@ export function explainLoadFailure(message: string, lt: Libtorch, binary: string
   } else if (/lib(torch|torch_cpu|c10)\.so: cannot open/.test(message)) {
     cause = 'libtorch-missing';
     lines.push(`libtorch's libraries were not found (looked in ${lt.libDir}).`, 'Fix: set LIBTORCH to a libtorch folder, or reinstall moalign so that its install step installs one.');
+  } else if (/crashed/.test(message)) {
+    cause = 'crashed';
+    lines.push('Loading it crashed a test process (this one is unharmed): the binary or libtorch is broken.', 'Fix: rebuild from source (`npm rebuild moalign`) and check libtorch with `npx moalign doctor`.');
   } else if (/undefined symbol/.test(message)) {
     cause = 'version-mismatch';
     lines.push(`The binary was built against another libtorch than ${lt.fullVersion} (${libtorchTag(lt)}).`, 'Fix: rebuild from source (`npm rebuild moalign`, or `npm run build:native` in a checkout).');
@@ -77,6 +80,15 @@ export function mismatch(info: BuildInfo, lt: Libtorch, binary: string): AddonLo
       `${binary} uses C++ ABI _GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}, libtorch at ${lt.root} uses ${lt.cxx11Abi}.\nFix: rebuild from source against this libtorch (\`npm rebuild moalign\`).`, binary);
   }
   return null;
+}
+
+/** A source build records its libtorch; loading it against another one would fail obscurely. */
+export function checkBuildRecord(record: BuildRecord | null, lt: Libtorch, binary: string): AddonLoadError | null {
+  if (!record || libtorchTag(record.torch) === libtorchTag(lt)) return null;
+  return new AddonLoadError('version-mismatch',
+    `${binary} was built against libtorch ${record.torch.fullVersion} (${libtorchTag(record.torch)}) at ${record.torch.root}, ` +
+    `but the libtorch found now (${lt.source}) is ${lt.fullVersion} (${libtorchTag(lt)}) at ${lt.root}.\n` +
+    'Fix: rebuild (`npm rebuild moalign`, or `npm run build:native` in a checkout), or set LIBTORCH to the libtorch it was built with.', binary);
 }
 
 /** A cached probe: keyed by the binary (path, size, mtime) and the libtorch it is loaded with. */
@@ -142,13 +154,8 @@ export function loadAddon(): LoadedAddon {
   const lt = resolveLibtorch();
   const binary = chooseBinary(packageRoot, lt);
   if (binary.origin === 'source') {
-    const record = readBuildRecord(packageRoot);
-    if (record && (record.torch.version !== lt.version || record.torch.cxx11Abi !== lt.cxx11Abi || record.torch.cuda !== lt.cuda)) {
-      throw new AddonLoadError('version-mismatch',
-        `${binary.path} was built against libtorch ${record.torch.fullVersion} (${libtorchTag(record.torch)}) at ${record.torch.root}, ` +
-        `but the libtorch found now (${lt.source}) is ${lt.fullVersion} (${libtorchTag(lt)}) at ${lt.root}.\n` +
-        'Fix: rebuild (`npm rebuild moalign`, or `npm run build:native` in a checkout), or set LIBTORCH to the libtorch it was built with.', binary.path);
-    }
+    const stale = checkBuildRecord(readBuildRecord(packageRoot), lt, binary.path);
+    if (stale) throw stale;
   }
   const probe = probeCached(binary.path, lt);
   if (!probe.ok) throw explainLoadFailure(probe.error ?? 'unknown error', lt, binary.path);
