@@ -1,16 +1,15 @@
 // The packed tarball installs into a fresh project and loads there WITHOUT compiling:
 // npm run prebuild (in a staging copy, so the checkout is untouched) -> npm pack ->
 // npm install <tarball> with MOALIGN_PREBUILT_ONLY=1 -> import and compute, and doctor.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveLibtorch, libtorchTag, type Libtorch } from '../../ts/native/libtorch.js';
 import { explainLoadFailure, probeBinary } from '../../ts/native/loader.js';
 import type { DoctorReport } from '../../ts/system/doctor.js';
+import { ok, sh, stagePackage } from '../helpers/stage.js';
 
-const repo = resolve('.');
 const lt = resolveLibtorch();
 const work = mkdtempSync(join(tmpdir(), 'moalign-pack-'));
 const stage = join(work, 'stage');
@@ -20,27 +19,11 @@ const prebuiltName = `moalign.napi.glibc.${libtorchTag(lt)}.node`;
 // The consumer finds libtorch only through LIBTORCH: no Python torch, nothing local.
 const consumerEnv = { ...process.env, LIBTORCH: lt.root, MOALIGN_PYTHON: '/nonexistent/python3', MOALIGN_CACHE_DIR: cache, MOALIGN_NUM_THREADS: '1' };
 
-function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  const run = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 600_000 });
-  if (run.error) throw run.error;
-  return run;
-}
-function ok(run: SpawnSyncReturns<string>, what: string): string {
-  if (run.status !== 0) throw new Error(`${what} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
-  return run.stdout;
-}
-
 let tarball = '';
 let installLog = '';
 
 beforeAll(() => {
-  mkdirSync(stage);
-  for (const f of ['package.json', 'package-lock.json', 'CMakeLists.txt', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json']) {
-    if (existsSync(join(repo, f))) cpSync(join(repo, f), join(stage, f));
-  }
-  for (const d of ['native/core', 'native/napi', 'ts', 'scripts']) cpSync(join(repo, d), join(stage, d), { recursive: true });
-  symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'));
-  ok(sh('npm', ['run', 'build:ts'], stage), 'tsc');
+  stagePackage(stage);
   ok(sh('npm', ['run', 'prebuild'], stage, { ...process.env, LIBTORCH: lt.root }), 'npm run prebuild');
   const packed = ok(sh('npm', ['pack', '--json', '--pack-destination', work], stage), 'npm pack');
   tarball = join(work, (JSON.parse(packed) as { filename: string }[])[0].filename);
