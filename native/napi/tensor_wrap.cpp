@@ -9,6 +9,10 @@ namespace moalign::napi {
 // Distinguishes our Tensors from look-alike objects before unwrapping (N-API type tags).
 static const napi_type_tag kTensorTag = {0x6d6f616c69676e01ULL, 0x54656e736f720001ULL};
 
+static constexpr char kMatmul[] = "matmul(other)";
+static constexpr char kMul[] = "mul(other)";
+static constexpr char kAdd[] = "add(other)";
+
 Napi::Function TensorWrap::define(Napi::Env env) {
   return DefineClass(env, "Tensor",
                      {
@@ -18,9 +22,9 @@ Napi::Function TensorWrap::define(Napi::Env env) {
                          InstanceAccessor<&TensorWrap::requires_grad>("requiresGrad"),
                          InstanceAccessor<&TensorWrap::disposed>("disposed"),
                          InstanceMethod<&TensorWrap::to_array>("toArray"),
-                         InstanceMethod<&TensorWrap::matmul>("matmul"),
-                         InstanceMethod<&TensorWrap::mul>("mul"),
-                         InstanceMethod<&TensorWrap::add>("add"),
+                         InstanceMethod<&TensorWrap::binary<&Tensor::matmul, kMatmul>>("matmul"),
+                         InstanceMethod<&TensorWrap::binary<&Tensor::mul, kMul>>("mul"),
+                         InstanceMethod<&TensorWrap::binary<&Tensor::add, kAdd>>("add"),
                          InstanceMethod<&TensorWrap::sum>("sum"),
                          InstanceMethod<&TensorWrap::backward>("backward"),
                          InstanceMethod<&TensorWrap::grad>("grad"),
@@ -85,14 +89,9 @@ Napi::Value TensorWrap::to_array(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { return Napi::Value(to_typed_array(info.Env(), tensor(info.Env()).to_host())); });
 }
 
-Napi::Value TensorWrap::matmul(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&] { return Napi::Value(wrap(info.Env(), tensor(info.Env()).matmul(unwrap(info[0], "matmul(other)")))); });
-}
-Napi::Value TensorWrap::mul(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&] { return Napi::Value(wrap(info.Env(), tensor(info.Env()).mul(unwrap(info[0], "mul(other)")))); });
-}
-Napi::Value TensorWrap::add(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&] { return Napi::Value(wrap(info.Env(), tensor(info.Env()).add(unwrap(info[0], "add(other)")))); });
+template <Tensor (Tensor::*Op)(const Tensor&) const, const char* Name>
+Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] { return Napi::Value(wrap(info.Env(), (tensor(info.Env()).*Op)(unwrap(info[0], Name)))); });
 }
 Napi::Value TensorWrap::sum(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { return Napi::Value(wrap(info.Env(), tensor(info.Env()).sum())); });

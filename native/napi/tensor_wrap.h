@@ -25,9 +25,9 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value requires_grad(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
   Napi::Value to_array(const Napi::CallbackInfo& info);
-  Napi::Value matmul(const Napi::CallbackInfo& info);
-  Napi::Value mul(const Napi::CallbackInfo& info);
-  Napi::Value add(const Napi::CallbackInfo& info);
+  // this.op(other) for the core's binary ops; `Name` is how errors name the argument.
+  template <Tensor (Tensor::*Op)(const Tensor&) const, const char* Name>
+  Napi::Value binary(const Napi::CallbackInfo& info);
   Napi::Value sum(const Napi::CallbackInfo& info);
   Napi::Value backward(const Napi::CallbackInfo& info);
   Napi::Value grad(const Napi::CallbackInfo& info);

@@ -60,6 +60,12 @@ describe('moalign CLI', () => {
     expect(report.errors[0]).toMatch(/could not find libtorch[\s\S]*LIBTORCH=\/nonexistent\/libtorch[\s\S]*Fix it with one of/);
   });
 
+  it('--threads sets the thread count', () => {
+    const run = moalign(['--threads', '2', 'doctor', '--json'], { MOALIGN_NUM_THREADS: '1' });
+    expect(run.status, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as DoctorReport).threads?.numThreads).toBe(2);
+  });
+
   it('a bad MOALIGN_NUM_THREADS is refused by name', () => {
     const run = moalign(['doctor'], { MOALIGN_NUM_THREADS: '0' });
     expect(run.status).toBe(1);

@@ -10,7 +10,12 @@ const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), '
 
 const program = new Command('moalign')
   .description('Offline multi-objective alignment of language models (ParetoHqD, Panacea, baselines) on libtorch')
-  .version(version, '-v, --version');
+  .version(version, '-v, --version')
+  .option('--threads <n>', 'libtorch CPU threads (sets MOALIGN_NUM_THREADS; default: every core)')
+  .hook('preAction', (cmd) => {
+    const threads = cmd.opts<{ threads?: string }>().threads;
+    if (threads !== undefined) process.env.MOALIGN_NUM_THREADS = threads;
+  });
 registerDoctor(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,6 +1,6 @@
 // Built only when libtorch has CUDA (CMake adds MOALIGN_WITH_CUDA and this folder's sources).
 #ifdef MOALIGN_WITH_CUDA
-#include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAContextLight.h>  // getDeviceProperties without the operator headers
 
 #include "../runtime.h"
 
