@@ -104,3 +104,21 @@ describe('thread count is explicit', () => {
     expect(loadAddon().addon.runtimeInfo().numThreads).toBe(1);
   });
 });
+
+describe('context-aware addon', () => {
+  it('loads and computes in a worker thread beside the main thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { binary } = loadAddon(); // libtorch is preloaded in this process already
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const m = require(workerData);
+      const t = new m.Tensor(new Float32Array([1, 2, 3]), [3]);
+      parentPort.postMessage(Array.from(t.mul(t).sum().toArray()));`;
+    const result = await new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: binary.path });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(result).toEqual([14]);
+  });
+});
