@@ -10,11 +10,12 @@
 #include <chrono>
 
 #include "aten_bridge.h"
+#include "compute_thread.h"
 #include "errors.h"
 
 namespace moalign {
 
-MatmulBenchResult benchmark_matmul(const MatmulBenchOptions& options, const CancelToken& cancel, const BenchProgress& progress) {
+static MatmulBenchResult run_benchmark(const MatmulBenchOptions& options, const CancelToken& cancel, const BenchProgress& progress) {
   if (options.size < 1) throw InvalidArgument("size must be a positive integer, got " + std::to_string(options.size));
   if (options.iterations < 1) throw InvalidArgument("iterations must be a positive integer, got " + std::to_string(options.iterations));
   if (options.dtype != DType::Float32 && options.dtype != DType::Float64) {
@@ -40,6 +41,11 @@ MatmulBenchResult benchmark_matmul(const MatmulBenchOptions& options, const Canc
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double flops = 2.0 * static_cast<double>(n) * n * n * done;
   return {done, seconds, seconds > 0 ? flops / seconds / 1e9 : 0.0, at::get_num_threads(), device.str()};
+}
+
+
+MatmulBenchResult benchmark_matmul(const MatmulBenchOptions& options, const CancelToken& cancel, const BenchProgress& progress) {
+  return on_compute_thread([&] { return run_benchmark(options, cancel, progress); });
 }
 
 }  // namespace moalign

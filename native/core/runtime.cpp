@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <torch/headeronly/version.h>
 
+#include "compute_thread.h"
 #include "errors.h"
 
 namespace moalign {
@@ -30,27 +31,28 @@ BuildInfo build_info() {
   return info;
 }
 
+// Thread settings are per thread in OpenMP: read and write them where the compute runs.
 RuntimeInfo runtime_info() {
-  RuntimeInfo info;
-  info.num_threads = at::get_num_threads();
-  info.num_interop_threads = at::get_num_interop_threads();
-  info.cuda_available = at::hasCUDA();
-  if (info.cuda_available) info.cuda_devices = list_cuda_devices();
-  info.parallel_info = at::get_parallel_info();
-  return info;
+  return on_compute_thread([] {
+    RuntimeInfo info;
+    info.num_threads = at::get_num_threads();
+    info.num_interop_threads = at::get_num_interop_threads();
+    info.cuda_available = at::hasCUDA();
+    if (info.cuda_available) info.cuda_devices = list_cuda_devices();
+    info.parallel_info = at::get_parallel_info();
+    return info;
+  });
 }
 
 void set_num_threads(int n) {
   if (n < 1) throw InvalidArgument("numThreads must be a positive integer, got " + std::to_string(n));
-  at::set_num_threads(n);
+  on_compute_thread([n] { at::set_num_threads(n); });
 }
 
 void set_num_interop_threads(int n) {
   if (n < 1) throw InvalidArgument("numInteropThreads must be a positive integer, got " + std::to_string(n));
-  at::set_num_interop_threads(n);
+  on_compute_thread([n] { at::set_num_interop_threads(n); });
 }
-
-void prepare_worker_thread() { at::init_num_threads(); }
 
 #ifndef MOALIGN_WITH_CUDA
 std::vector<CudaDevice> list_cuda_devices() { return {}; }

@@ -29,13 +29,12 @@ struct RuntimeInfo {
 BuildInfo build_info();
 RuntimeInfo runtime_info();
 
-// Sets libtorch's intra-op threads for every thread that later calls prepare_worker_thread().
+// Runtime facts and thread settings of the compute thread (core/compute_thread.h), where all
+// libtorch work runs, whichever thread asks.
+// Sets libtorch's intra-op threads.
 void set_num_threads(int n);
 // Inter-op threads can be set once, before any inter-op work; later calls throw.
 void set_num_interop_threads(int n);
-// Call at the start of work on a thread libtorch did not create (e.g. libuv's pool): OpenMP's
-// thread count is per thread, so without this a fresh thread would use every core.
-void prepare_worker_thread();
 
 // Filled by cuda_devices.cpp when built with CUDA; empty otherwise.
 std::vector<CudaDevice> list_cuda_devices();

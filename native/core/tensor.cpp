@@ -3,6 +3,7 @@
 #include <ATen/ops/from_blob.h>
 
 #include "aten_bridge.h"
+#include "compute_thread.h"
 #include "errors.h"
 
 namespace moalign {
@@ -32,12 +33,14 @@ at::Tensor borrow(const HostArray& src) {
 }
 
 Tensor Tensor::copy_of(const HostArray& src, bool requires_grad) {
-  at::Tensor t = borrow(src).clone();
-  if (requires_grad) {
-    if (!t.is_floating_point()) throw InvalidArgument(std::string("requiresGrad needs a floating-point tensor, got ") + dtype_name(src.dtype));
-    t.requires_grad_(true);
+  if (requires_grad && src.dtype != DType::Float32 && src.dtype != DType::Float64) {
+    throw InvalidArgument(std::string("requiresGrad needs a floating-point tensor, got ") + dtype_name(src.dtype));
   }
-  return wrap(std::move(t));
+  return on_compute_thread([&] {
+    at::Tensor t = borrow(src).clone();  // a large copy runs in parallel: compute thread
+    if (requires_grad) t.requires_grad_(true);
+    return wrap(std::move(t));
+  });
 }
 
 TensorImpl& Tensor::impl() const {
@@ -47,7 +50,8 @@ TensorImpl& Tensor::impl() const {
 
 HostArray Tensor::to_host() const {
   // detach: a JS view must not keep an autograd graph alive; contiguous+cpu are no-ops when possible.
-  at::Tensor t = aten(*this).detach().to(at::kCPU).contiguous();
+  // A no-op for contiguous CPU tensors; otherwise a copy, which is compute.
+  at::Tensor t = on_compute_thread([&] { return aten(*this).detach().to(at::kCPU).contiguous(); });
   HostArray out;
   out.dtype = from_scalar_type(t.scalar_type());
   out.shape = t.sizes().vec();
@@ -61,16 +65,24 @@ DType Tensor::dtype() const { return from_scalar_type(aten(*this).scalar_type())
 std::string Tensor::device() const { return aten(*this).device().str(); }
 bool Tensor::requires_grad() const { return aten(*this).requires_grad(); }
 
-Tensor Tensor::matmul(const Tensor& other) const { return wrap(aten(*this).matmul(aten(other))); }
-Tensor Tensor::mul(const Tensor& other) const { return wrap(aten(*this).mul(aten(other))); }
-Tensor Tensor::add(const Tensor& other) const { return wrap(aten(*this).add(aten(other))); }
-Tensor Tensor::sum() const { return wrap(aten(*this).sum()); }
+Tensor Tensor::matmul(const Tensor& other) const {
+  return on_compute_thread([&] { return wrap(aten(*this).matmul(aten(other))); });
+}
+Tensor Tensor::mul(const Tensor& other) const {
+  return on_compute_thread([&] { return wrap(aten(*this).mul(aten(other))); });
+}
+Tensor Tensor::add(const Tensor& other) const {
+  return on_compute_thread([&] { return wrap(aten(*this).add(aten(other))); });
+}
+Tensor Tensor::sum() const {
+  return on_compute_thread([&] { return wrap(aten(*this).sum()); });
+}
 
 void Tensor::backward() const {
   const at::Tensor& t = aten(*this);
   if (t.numel() != 1) throw InvalidArgument("backward() needs a scalar, got shape " + shape_string(t.sizes().vec()));
   if (!t.requires_grad()) throw InvalidArgument("backward(): this tensor does not depend on any tensor with requiresGrad");
-  t.backward();
+  on_compute_thread([&] { t.backward(); });
 }
 
 std::optional<Tensor> Tensor::grad() const {

@@ -22,7 +22,9 @@ static Napi::Value benchmark_matmul_js(const Napi::CallbackInfo& info) {
     return Napi::Value(PromiseWorker<MatmulBenchResult>::start(
         env,
         [opts, cancel](const ProgressSink& progress) {
-          return benchmark_matmul(opts, *cancel, [&](int done, int total) { progress(done, total); });
+          BenchProgress report;
+          if (progress) report = [&](int done, int total) { progress(done, total); };
+          return benchmark_matmul(opts, *cancel, report);
         },
         [](Napi::Env env, MatmulBenchResult& r) {
           Napi::Object out = Napi::Object::New(env);

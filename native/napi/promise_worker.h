@@ -1,101 +1,94 @@
-// Long native work off the JS thread: runs `work` on libuv's pool, resolves a Promise with
-// `to_js(result)`, reports progress events to an optional JS callback, and rejects with the
-// mapped error (AbortError when its CancelToken fired). JS values the work reads are kept
-// alive (referenced) until it settles.
+// Long native work off the JS thread: `work` runs on the core's compute thread (never on the
+// JS thread or libuv's pool, see core/compute_thread.h), progress events and the result come
+// back through a thread-safe function, and the Promise resolves with `to_js(result)` or rejects
+// with the mapped error (AbortError when its CancelToken fired). JS values the work reads stay
+// referenced until it settles.
 #pragma once
 #include <napi.h>
 
 #include <functional>
 #include <optional>
-#include <string>
 #include <utility>
 #include <vector>
 
+#include "core/compute_thread.h"
 #include "core/errors.h"
-#include "core/runtime.h"
 #include "js_errors.h"
 
 namespace moalign::napi {
 
-struct ProgressEvent {
-  double done;
-  double total;
-};
-
+// Empty when the caller passed no progress callback: work should then skip reporting.
 using ProgressSink = std::function<void(double done, double total)>;
 
 template <typename Result>
-class PromiseWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
+class PromiseWorker {
  public:
   using Work = std::function<Result(const ProgressSink&)>;
   using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
 
   static Napi::Promise start(Napi::Env env, Work work, ToJs to_js, Napi::Value on_progress,
                              const std::vector<Napi::Value>& keep_alive = {}) {
-    auto* worker = new PromiseWorker(env, std::move(work), std::move(to_js), on_progress, keep_alive);
-    Napi::Promise promise = worker->deferred_.Promise();
-    worker->Queue();  // the worker deletes itself after OnOK/OnError
+    auto* job = new Job{Napi::Promise::Deferred::New(env), std::move(to_js), {}, {}, std::nullopt, std::nullopt};
+    if (on_progress.IsFunction()) job->on_progress = Napi::Persistent(on_progress.As<Napi::Function>());
+    for (const Napi::Value& v : keep_alive) job->keep_alive.push_back(Napi::Persistent(v));
+    Napi::Promise promise = job->deferred.Promise();
+    // Unbounded queue, one producer (the compute thread); the finalizer frees the job on the JS thread.
+    Channel channel = Channel::New(env, "moalign", 0, 1, job, [](Napi::Env, void*, Job* j) { delete j; });
+    const bool reports = !job->on_progress.IsEmpty();
+    ComputeThread::instance().post([channel, job, reports, work = std::move(work)]() mutable {
+      ProgressSink sink;
+      if (reports) sink = [&channel](double done, double total) { channel.NonBlockingCall(new Message{false, done, total}); };
+      try {
+        job->result.emplace(work(sink));
+      } catch (...) {
+        job->error = describe_exception(std::current_exception());
+      }
+      channel.BlockingCall(new Message{true, 0, 0});
+      channel.Release();
+    });
     return promise;
   }
 
- protected:
-  void Execute(const ExecutionProgress& progress) override {
-    try {
-      prepare_worker_thread();  // this pool thread gets libtorch's configured thread count
-      result_.emplace(work_([&progress](double done, double total) {
-        const ProgressEvent event{done, total};
-        progress.Send(&event, 1);
-      }));
-    } catch (...) {
-      error_ = describe_exception(std::current_exception());
-    }
-  }
+ private:
+  struct Job {
+    Napi::Promise::Deferred deferred;
+    ToJs to_js;
+    Napi::FunctionReference on_progress;
+    std::vector<Napi::Reference<Napi::Value>> keep_alive;
+    std::optional<Result> result;  // written on the compute thread before the final message
+    std::optional<ErrorDescription> error;
+  };
+  struct Message {
+    bool done;
+    double progress_done, progress_total;
+  };
 
-  void OnProgress(const ProgressEvent* events, size_t count) override {
-    if (on_progress_.IsEmpty()) return;
-    Napi::Env env = Env();
-    for (size_t i = 0; i < count; ++i) {
-      // A throwing progress callback must not take the process down: report and carry on.
+  // Runs on the JS thread for each message.
+  static void deliver(Napi::Env env, Napi::Function, Job* job, Message* message) {
+    std::unique_ptr<Message> owned(message);
+    if (env == nullptr) return;  // the JS context is shutting down
+    if (!message->done) {
+      // The callback's own error is the caller's business; the work goes on.
       try {
-        on_progress_.Call({Napi::Number::New(env, events[i].done), Napi::Number::New(env, events[i].total)});
+        job->on_progress.Call({Napi::Number::New(env, message->progress_done), Napi::Number::New(env, message->progress_total)});
       } catch (const Napi::Error&) {
-        // The callback's own error is the caller's business; the work goes on.
       }
+      return;
     }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (error_) {
-      deferred_.Reject(to_js_error(env, *error_).Value());
+    if (job->error) {
+      job->deferred.Reject(to_js_error(env, *job->error).Value());
       return;
     }
     try {
-      deferred_.Resolve(to_js_(env, *result_));
+      job->deferred.Resolve(job->to_js(env, *job->result));
     } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      job->deferred.Reject(e.Value());
     } catch (...) {
-      deferred_.Reject(to_js_error(env, describe_exception(std::current_exception())).Value());
+      job->deferred.Reject(to_js_error(env, describe_exception(std::current_exception())).Value());
     }
   }
 
- private:
-  PromiseWorker(Napi::Env env, Work work, ToJs to_js, Napi::Value on_progress, const std::vector<Napi::Value>& keep_alive)
-      : Napi::AsyncProgressQueueWorker<ProgressEvent>(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        to_js_(std::move(to_js)) {
-    if (on_progress.IsFunction()) on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
-    for (const Napi::Value& v : keep_alive) keep_alive_.push_back(Napi::Persistent(v));
-  }
-
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  ToJs to_js_;
-  Napi::FunctionReference on_progress_;
-  std::vector<Napi::Reference<Napi::Value>> keep_alive_;
-  std::optional<Result> result_;
-  std::optional<ErrorDescription> error_;
+  using Channel = Napi::TypedThreadSafeFunction<Job, Message, &PromiseWorker::deliver>;
 };
 
 }  // namespace moalign::napi

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/compute_thread.h"
 #include "core/errors.h"
 #include "core/host_array.h"
 #include "core/matmul_bench.h"
@@ -162,16 +163,26 @@ static void cancel_benchmark() {
   expect_throw<InvalidArgument>([&] { benchmark_matmul({0, 1, DType::Float32, "cpu"}, CancelToken{}); });
 }
 
-static void worker_thread_count() {
+static void one_compute_thread() {
+  // Whichever thread calls, the work runs on the one compute thread with the configured count.
   set_num_threads(1);
   int seen = -1, bench_threads = -1;
-  std::thread worker([&] {
-    prepare_worker_thread();
+  std::thread::id ran_on_a, ran_on_b;
+  std::thread caller([&] {
     seen = runtime_info().num_threads;
     bench_threads = benchmark_matmul({16, 1, DType::Float32, "cpu"}, CancelToken{}).threads;
+    ran_on_a = on_compute_thread([] { return std::this_thread::get_id(); });
   });
-  worker.join();
+  caller.join();
+  ran_on_b = on_compute_thread([] { return std::this_thread::get_id(); });
   CHECK(seen == 1 && bench_threads == 1);
+  CHECK(ran_on_a == ran_on_b && ran_on_a != std::this_thread::get_id());
+  set_num_threads(2);
+  CHECK(runtime_info().num_threads == 2);
+  // Nested calls from the compute thread run inline instead of waiting on themselves.
+  CHECK(on_compute_thread([] { return on_compute_thread([] { return 7; }); }) == 7);
+  // Exceptions cross back to the caller.
+  expect_throw<InvalidArgument>([] { on_compute_thread([]() -> int { throw InvalidArgument("x"); }); });
   expect_throw<InvalidArgument>([] { set_num_threads(0); });
   BuildInfo b = build_info();
   CHECK(!b.torch_version.empty() && (b.cxx11_abi == 0 || b.cxx11_abi == 1));
@@ -181,7 +192,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, std::function<void()>> cases{
       {"dtype_and_shape_checks", dtype_and_shape_checks}, {"host_roundtrip", host_roundtrip},
       {"matmul_backward_float64", matmul_backward_float64}, {"torch_error_message", torch_error_message},
-      {"cancel_benchmark", cancel_benchmark},             {"worker_thread_count", worker_thread_count},
+      {"cancel_benchmark", cancel_benchmark},             {"one_compute_thread", one_compute_thread},
   };
   int ran = 0;
   for (const auto& [name, run] : cases) {
