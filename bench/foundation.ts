@@ -6,7 +6,7 @@
 //
 // Order matters and is fixed: process start-up first (spawned while this process is still small,
 // since fork() costs grow with the parent's memory), then the JS-thread cases (boundary,
-// autograd), then benchmarkMatmul on libuv's pool, then autograd once more, then Python.
+// autograd), then benchmarkMatmul (async, on the compute thread), then autograd once more, then Python.
 // Every figure is the median of `repeats` timed repeats that follow an untimed warm-up.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -501,7 +501,7 @@ async function main(): Promise<void> {
   if (load.note) log(load.note);
   marks.push(cpuMark());
 
-  // 2, 3, 1: moalign, JS-thread cases before any work on libuv's pool, then autograd again after it.
+  // 2, 3, 1: moalign, JS-thread cases before any async work, then autograd again after it.
   const loaded = loadAddon();
   setNumThreads(threads);
   if (runtimeInfo().numThreads !== threads) throw new Error(`setNumThreads(${threads}) did not take: ${runtimeInfo().numThreads}`);
@@ -538,7 +538,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [
     ...matmul.map((m) => row(`matmul ${m.n}x${m.n} ${m.dtype}`, 'GFLOP/s', 'higher', m.gflops, pyMatmul(m)?.gflops ?? null)),
     row(`autograd step, (A@B).sum().backward(), ${AUTOGRAD_N}x${AUTOGRAD_N} f32`, 'µs/step', 'lower', autograd.usPerStep, py.autograd.usPerStep),
-    row('  same, after benchmarkMatmul ran on the libuv pool', 'µs/step', 'lower', autogradAfterPool.usPerStep, py.autograd.usPerStep),
+    row('  same, after async benchmarkMatmul work', 'µs/step', 'lower', autogradAfterPool.usPerStep, py.autograd.usPerStep),
     row(`tensor() copy-in + dispose, ${k} f32 (4 MB): median call`, 'µs', 'lower', boundary.copyIn.medianUs),
     row('  same, as throughput', 'GB/s', 'higher', boundary.copyInGBps),
     row('  same, fastest call', 'µs', 'lower', boundary.copyIn.fastestUs),
@@ -558,9 +558,9 @@ async function main(): Promise<void> {
   const diagnostics: Row[] = [
     ...matmul.map((m) => diagnosticRow(`context switches per product, matmul ${m.n} ${m.dtype}`, m.switchesPerProduct, pyMatmul(m)?.switchesPerProduct ?? null)),
     diagnosticRow('context switches per autograd step', autograd.switchesPerStep, py.autograd.switchesPerStep),
-    diagnosticRow('  same, after benchmarkMatmul ran on the libuv pool', autogradAfterPool.switchesPerStep, py.autograd.switchesPerStep),
+    diagnosticRow('  same, after async benchmarkMatmul work', autogradAfterPool.switchesPerStep, py.autograd.switchesPerStep),
     diagnosticRow('minor page faults per autograd step', autograd.faultsPerStep, py.autograd.faultsPerStep),
-    diagnosticRow('  same, after benchmarkMatmul ran on the libuv pool', autogradAfterPool.faultsPerStep, py.autograd.faultsPerStep),
+    diagnosticRow('  same, after async benchmarkMatmul work', autogradAfterPool.faultsPerStep, py.autograd.faultsPerStep),
     diagnosticRow('minor page faults per tensor() copy-in, one call at a time', boundary.copyIn.faultsPerCall, null),
     diagnosticRow('  same, tight loop', boundary.copyIn.loopFaultsPerCall, null),
   ];

@@ -36,11 +36,15 @@ Tensor Tensor::copy_of(const HostArray& src, bool requires_grad) {
   if (requires_grad && src.dtype != DType::Float32 && src.dtype != DType::Float64) {
     throw InvalidArgument(std::string("requiresGrad needs a floating-point tensor, got ") + dtype_name(src.dtype));
   }
-  return on_compute_thread([&] {
-    at::Tensor t = borrow(src).clone();  // a large copy runs in parallel: compute thread
+  auto copy = [&] {
+    at::Tensor t = borrow(src).clone();
     if (requires_grad) t.requires_grad_(true);
     return wrap(std::move(t));
-  });
+  };
+  // ATen parallelises a copy only above its grain size (at::internal::GRAIN_SIZE in
+  // ATen/TensorIterator.h, a heavy header); a smaller copy is cheaper than a thread hop.
+  constexpr int64_t kAtenGrainSize = 32768;
+  return src.numel() < kAtenGrainSize ? copy() : on_compute_thread(copy);
 }
 
 TensorImpl& Tensor::impl() const {
@@ -50,8 +54,10 @@ TensorImpl& Tensor::impl() const {
 
 HostArray Tensor::to_host() const {
   // detach: a JS view must not keep an autograd graph alive; contiguous+cpu are no-ops when possible.
-  // A no-op for contiguous CPU tensors; otherwise a copy, which is compute.
-  at::Tensor t = on_compute_thread([&] { return aten(*this).detach().to(at::kCPU).contiguous(); });
+  // A contiguous CPU tensor is viewed as it is; anything else needs a copy, which is compute.
+  const at::Tensor& self = aten(*this);
+  at::Tensor t = self.is_cpu() && self.is_contiguous() ? self.detach()
+                                                       : on_compute_thread([&] { return self.detach().to(at::kCPU).contiguous(); });
   HostArray out;
   out.dtype = from_scalar_type(t.scalar_type());
   out.shape = t.sizes().vec();
