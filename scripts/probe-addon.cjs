@@ -4,17 +4,11 @@
 // Usage: node probe-addon.cjs <addon.node> [library-to-preload ...]
 // Prints one JSON line: {"ok":true,"buildInfo":{...}} or {"ok":false,"error":"..."}.
 'use strict';
-const { constants } = require('node:os');
+const { preloadLibraries } = require('./preload-libtorch.cjs');
+
 const [binary, ...preload] = process.argv.slice(2);
 try {
-  for (const lib of preload) {
-    try {
-      process.dlopen({ exports: {} }, lib, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL);
-    } catch (err) {
-      // A plain shared library "did not self-register": it is loaded all the same.
-      if (!/self-register/.test(err.message)) throw err;
-    }
-  }
+  preloadLibraries(preload);
   const addon = require(binary);
   const info = addon.buildInfo();
   addon.runtimeInfo();

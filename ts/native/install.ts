@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { buildFromSource } from './build.js';
 import { installLocalLibtorch, type Libtorch, LibtorchNotFoundError, libtorchTag, resolveLibtorch } from './libtorch.js';
-import { explainLoadFailure, mismatch, probeBinary } from './loader.js';
+import { testLoad } from './loader.js';
 import { findPrebuilt } from './prebuilds.js';
 
 const log = (line: string) => console.log(`moalign: ${line}`);
@@ -23,19 +23,13 @@ function ensureLibtorch(): Libtorch {
   }
 }
 
-function checkLoads(binary: string, lt: Libtorch): Error | null {
-  const probe = probeBinary(binary, lt);
-  if (!probe.ok) return explainLoadFailure(probe.error ?? 'unknown error', lt, binary);
-  return probe.buildInfo ? mismatch(probe.buildInfo, lt, binary) : null;
-}
-
 export function install(env: NodeJS.ProcessEnv = process.env): void {
   const lt = ensureLibtorch();
   log(`libtorch ${lt.fullVersion} (${lt.cuda ? 'CUDA' : 'CPU'}, C++11 ABI ${lt.cxx11Abi}) from ${lt.source}: ${lt.root}`);
   if (env.MOALIGN_BUILD_FROM_SOURCE !== '1') {
     const { match, others } = findPrebuilt(packageRoot, lt);
     if (match) {
-      const problem = checkLoads(match, lt);
+      const problem = testLoad(match, lt);
       if (!problem) {
         log(`using the prebuilt binary ${match}`);
         return;
@@ -50,7 +44,7 @@ export function install(env: NodeJS.ProcessEnv = process.env): void {
   }
   // In a checkout (tests present) the C++ core tests are built too, for ctest.
   buildFromSource(lt, { tests: existsSync(join(packageRoot, 'native', 'tests')), log });
-  const problem = checkLoads(join(packageRoot, 'build', 'Release', 'moalign.node'), lt);
+  const problem = testLoad(join(packageRoot, 'build', 'Release', 'moalign.node'), lt);
   if (problem) throw problem;
   log('native addon built and test-loaded');
 }

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, constants } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, packageRoot } from '../paths.js';
 import type { BuildInfo, NativeAddon } from './addon.js';
@@ -91,6 +91,17 @@ export function checkBuildRecord(record: BuildRecord | null, lt: Libtorch, binar
     'Fix: rebuild (`npm rebuild moalign`, or `npm run build:native` in a checkout), or set LIBTORCH to the libtorch it was built with.', binary);
 }
 
+/**
+ * Test-loads `binary` against `lt` in a child process and checks what it was built against:
+ * null when it is safe to load here, else the explained failure. `cached` reuses an earlier
+ * success for the same binary and libtorch.
+ */
+export function testLoad(binary: string, lt: Libtorch, { cached = false }: { cached?: boolean } = {}): AddonLoadError | null {
+  const probe = cached ? probeCached(binary, lt) : probeBinary(binary, lt);
+  if (!probe.ok) return explainLoadFailure(probe.error ?? 'unknown error', lt, binary);
+  return probe.buildInfo ? mismatch(probe.buildInfo, lt, binary) : null;
+}
+
 /** A cached probe: keyed by the binary (path, size, mtime) and the libtorch it is loaded with. */
 function probeCached(binary: string, lt: Libtorch): ProbeResult {
   const st = statSync(binary);
@@ -116,16 +127,7 @@ function probeCached(binary: string, lt: Libtorch): ProbeResult {
   return result;
 }
 
-/** Loads libtorch's libraries into this process so the addon's NEEDED entries resolve to them. */
-function preloadLibtorch(lt: Libtorch): void {
-  for (const lib of libtorchLibraries(lt)) {
-    try {
-      process.dlopen({ exports: {} }, lib, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL);
-    } catch (err) {
-      if (!/self-register/.test((err as Error).message)) throw err;
-    }
-  }
-}
+const { preloadLibraries } = require(join(packageRoot, 'scripts', 'preload-libtorch.cjs')) as { preloadLibraries(paths: string[]): void };
 
 /** Threads libtorch uses: MOALIGN_NUM_THREADS, else every core this process may use. */
 export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): { threads: number; from: 'MOALIGN_NUM_THREADS' | 'cores' } {
@@ -157,11 +159,9 @@ export function loadAddon(): LoadedAddon {
     const stale = checkBuildRecord(readBuildRecord(packageRoot), lt, binary.path);
     if (stale) throw stale;
   }
-  const probe = probeCached(binary.path, lt);
-  if (!probe.ok) throw explainLoadFailure(probe.error ?? 'unknown error', lt, binary.path);
-  const wrong = probe.buildInfo && mismatch(probe.buildInfo, lt, binary.path);
-  if (wrong) throw wrong;
-  preloadLibtorch(lt);
+  const problem = testLoad(binary.path, lt, { cached: true });
+  if (problem) throw problem;
+  preloadLibraries(libtorchLibraries(lt));
   let addon: NativeAddon;
   try {
     addon = require(binary.path) as NativeAddon;
