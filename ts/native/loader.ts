@@ -13,10 +13,12 @@ import { type Libtorch, libtorchLibraries, libtorchTag, resolveLibtorch } from '
 import { type BuildRecord, type Candidate, chooseBinary, readBuildRecord } from './prebuilds.js';
 
 const require = createRequire(import.meta.url);
+// Shared with the child-process probe, which runs as plain CommonJS.
+const { preloadLibraries } = require(join(packageRoot, 'scripts', 'preload-libtorch.cjs')) as { preloadLibraries(paths: string[]): void };
 
 export type LoadFailureCause = 'libtorch-missing' | 'version-mismatch' | 'abi-mismatch' | 'cuda-libraries-missing' | 'crashed' | 'other';
 
-/** The binary could not be loaded; `cause` classifies why and the message says how to fix it. */
+/** The binary could not be loaded; `reason` classifies why and the message says how to fix it. */
 export class AddonLoadError extends Error {
   readonly code = 'ERR_MOALIGN_ADDON_LOAD';
   constructor(readonly reason: LoadFailureCause, message: string, readonly binary: string) {
@@ -126,8 +128,6 @@ function probeCached(binary: string, lt: Libtorch): ProbeResult {
   }
   return result;
 }
-
-const { preloadLibraries } = require(join(packageRoot, 'scripts', 'preload-libtorch.cjs')) as { preloadLibraries(paths: string[]): void };
 
 /** Threads libtorch uses: MOALIGN_NUM_THREADS, else every core this process may use. */
 export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): { threads: number; from: 'MOALIGN_NUM_THREADS' | 'cores' } {
