@@ -11,12 +11,12 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
-import { pythonExecutable } from '../ts/native/libtorch.js';
+import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
@@ -356,14 +356,6 @@ async function moalignMatmul(n: number, dtype: MatmulDType, repeats: number, thr
 
 // ---------------------------------------------------------------- the Python side
 
-/** The environment that makes python3 import the same torch that moalign loads. */
-function pythonEnv(lt: Libtorch): NodeJS.ProcessEnv {
-  if (lt.source !== 'local') return process.env;
-  // The project-local pip install: root is <target>/torch, so <target> goes on PYTHONPATH.
-  const entries = [dirname(lt.root), process.env.PYTHONPATH].filter((p): p is string => Boolean(p));
-  return { ...process.env, PYTHONPATH: entries.join(delimiter) };
-}
-
 interface PythonResults {
   python: string;
   torch: string;
@@ -492,7 +484,7 @@ async function main(): Promise<void> {
   if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
   const lt = resolveLibtorch();
   const python = pythonExecutable();
-  const pyEnv = pythonEnv(lt);
+  const pyEnv = pythonEnvFor(lt);
   const marks: CpuMark[] = [cpuMark()];
 
   // 4. Start-up first, while this process is small and has not loaded libtorch.

@@ -43,7 +43,6 @@ static MatmulBenchResult run_benchmark(const MatmulBenchOptions& options, const 
   return {done, seconds, seconds > 0 ? flops / seconds / 1e9 : 0.0, at::get_num_threads(), device.str()};
 }
 
-
 MatmulBenchResult benchmark_matmul(const MatmulBenchOptions& options, const CancelToken& cancel, const BenchProgress& progress) {
   return on_compute_thread([&] { return run_benchmark(options, cancel, progress); });
 }

@@ -29,8 +29,8 @@ struct RuntimeInfo {
 BuildInfo build_info();
 RuntimeInfo runtime_info();
 
-// Runtime facts and thread settings of the compute thread (core/compute_thread.h), where all
-// libtorch work runs, whichever thread asks.
+// runtime_info() and the thread settings act on the compute thread (core/compute_thread.h),
+// where all libtorch work runs, whichever thread calls them.
 // Sets libtorch's intra-op threads.
 void set_num_threads(int n);
 // Inter-op threads can be set once, before any inter-op work; later calls throw.

@@ -53,8 +53,8 @@ TensorImpl& Tensor::impl() const {
 }
 
 HostArray Tensor::to_host() const {
-  // detach: a JS view must not keep an autograd graph alive; contiguous+cpu are no-ops when possible.
-  // A contiguous CPU tensor is viewed as it is; anything else needs a copy, which is compute.
+  // detach: a JS view must not keep an autograd graph alive. A contiguous CPU tensor is viewed
+  // as it is; anything else needs a copy, which is compute.
   const at::Tensor& self = aten(*this);
   at::Tensor t = self.is_cpu() && self.is_contiguous() ? self.detach()
                                                        : on_compute_thread([&] { return self.detach().to(at::kCPU).contiguous(); });

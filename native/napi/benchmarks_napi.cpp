@@ -21,11 +21,8 @@ static Napi::Value benchmark_matmul_js(const Napi::CallbackInfo& info) {
     Napi::Value on_progress = info.Length() > 2 ? info[2] : env.Undefined();
     return Napi::Value(PromiseWorker<MatmulBenchResult>::start(
         env,
-        [opts, cancel](const ProgressSink& progress) {
-          BenchProgress report;
-          if (progress) report = [&](int done, int total) { progress(done, total); };
-          return benchmark_matmul(opts, *cancel, report);
-        },
+        // An empty sink converts to an empty BenchProgress: no callback, no reporting.
+        [opts, cancel](const ProgressSink& progress) { return benchmark_matmul(opts, *cancel, progress); },
         [](Napi::Env env, MatmulBenchResult& r) {
           Napi::Object out = Napi::Object::New(env);
           out.Set("iterations", Napi::Number::New(env, r.iterations_done));

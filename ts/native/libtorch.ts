@@ -4,7 +4,7 @@
 // is called only by the install step.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../paths.js';
 
 export type LibtorchSource = 'LIBTORCH' | 'Torch_DIR' | 'python' | 'local';
@@ -116,6 +116,14 @@ export function localLibtorchDir(root = packageRoot): string {
 /** The Python that the resolver asks: MOALIGN_PYTHON, else python3. */
 export function pythonExecutable(env: NodeJS.ProcessEnv = process.env): string {
   return env.MOALIGN_PYTHON || 'python3';
+}
+
+/** The environment under which python3 imports the very torch `lt` is (for reference values and baselines). */
+export function pythonEnvFor(lt: Libtorch, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (lt.source !== 'local') return env;
+  // The project-local pip install: root is <target>/torch, so <target> goes on PYTHONPATH.
+  const entries = [dirname(lt.root), env.PYTHONPATH].filter((p): p is string => Boolean(p));
+  return { ...env, PYTHONPATH: entries.join(delimiter) };
 }
 
 /** Where python3's torch package is, found without importing torch (fast). */
