@@ -6,3 +6,4 @@ export { loadAddon, AddonLoadError, type LoadedAddon } from './native/loader.js'
 export { resolveLibtorch, LibtorchNotFoundError, type Libtorch, type LibtorchSource } from './native/libtorch.js';
 export type * from './native/addon.js';
 export { doctor, formatDoctor, type DoctorReport } from './system/doctor.js';
+export * from './moo/index.js';

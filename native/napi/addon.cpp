@@ -15,6 +15,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("CancelToken", cancel_token);
   register_runtime(env, exports);
   register_benchmarks(env, exports);
+  register_moo(env, exports);
 }
 
 }  // namespace moalign::napi

@@ -15,5 +15,6 @@ class Addon : public Napi::Addon<Addon> {
 // Each exported group registers itself on `exports`.
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_benchmarks(Napi::Env env, Napi::Object exports);
+void register_moo(Napi::Env env, Napi::Object exports);
 
 }  // namespace moalign::napi

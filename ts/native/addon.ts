@@ -110,4 +110,36 @@ export interface NativeAddon {
     cancel?: NativeCancelToken,
     onProgress?: (done: number, total: number) => void,
   ): Promise<MatmulBenchResult>;
+
+  // ---- multi-objective core (native/core/moo). Points: row-major Float64Array with m columns,
+  // maximised; `minimise` flags objectives (1) whose sign the core flips, points and ref alike.
+  /** 1-based ranks; 0 = left unranked by stopAfterPoints / maxFronts (0 = no limit for either). */
+  paretoRanks(points: Float64Array, m: number, minimise: Uint8Array | undefined, stopAfterPoints: number, maxFronts: number): Int32Array;
+  hypervolume(points: Float64Array, m: number, ref: Float64Array, minimise: Uint8Array | undefined): { hypervolume: number; dropped: number };
+  hypervolumeContributions(
+    points: Float64Array,
+    m: number,
+    ref: Float64Array,
+    minimise: Uint8Array | undefined,
+  ): { contributions: Float64Array; dropped: number };
+  /** Fronts in CSR layout; ref has m values, or fronts*m when refPerFront. tensorDevice: the
+   *  tensor path on that device ('cpu', 'cuda'); undefined: exact sweeps on every CPU thread. */
+  hypervolumeBatch(
+    points: Float64Array,
+    offsets: Int32Array,
+    m: number,
+    ref: Float64Array,
+    refPerFront: boolean,
+    minimise: Uint8Array | undefined,
+    tensorDevice: string | undefined,
+    cancel?: NativeCancelToken,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ hypervolume: Float64Array; dropped: Int32Array }>;
+  normalisationBounds(fronts: Float64Array[], m: number, hvMargin: number): { lo: number[]; hi: number[] };
+  frontMetrics(
+    points: Float64Array,
+    preferences: Float64Array,
+    m: number,
+    options: { space: 'normalized' | 'raw'; lo?: Float64Array; hi?: Float64Array; ref?: Float64Array; sparsity: string; spacing: string },
+  ): { hypervolume: number; hvDropped: number; innerProduct: number; sparsity: number; nNondominated: number; spacing: number };
 }

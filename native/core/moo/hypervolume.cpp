@@ -1,0 +1,140 @@
+// Single fronts, contributions and the CPU batch: validation, the shift to the origin, and the
+// dispatch to the kernels of hv_kernels.h.
+#include "hypervolume.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+#include "hv_kernels.h"
+
+namespace moalign::moo {
+
+namespace {
+
+void check_ref(const double* ref, std::size_t m, const char* what) {
+  for (std::size_t i = 0; i < m; ++i)
+    if (!std::isfinite(ref[i]))
+      throw InvalidArgument(std::string(what) + "[" + std::to_string(i) + "] is not a finite number");
+}
+
+// The one path from a validated front to its value: batch and single calls share it, which is
+// what makes their results bit-identical.
+HypervolumeResult front_hypervolume(Points p, const double* ref, const MinimiseMask& mask, std::vector<double>& q) {
+  HypervolumeResult r;
+  r.dropped = shift_to_origin(p, ref, mask, q);
+  r.hypervolume = hv_shifted(q.data(), p.n - r.dropped, p.m);
+  return r;
+}
+
+}  // namespace
+
+HypervolumeResult hypervolume(Points p, const double* ref, const MinimiseMask& mask) {
+  check_points(p, "points");
+  check_mask(mask, p.m);
+  check_ref(ref, p.m, "ref");
+  std::vector<double> q;
+  return front_hypervolume(p, ref, mask, q);
+}
+
+std::vector<double> hypervolume_contributions(Points p, const double* ref, const MinimiseMask& mask, std::size_t* dropped) {
+  check_points(p, "points");
+  check_mask(mask, p.m);
+  check_ref(ref, p.m, "ref");
+  const std::size_t m = p.m;
+  std::vector<double> out(p.n, 0.0);
+  // Shift row by row, remembering where each kept row came from.
+  std::vector<double> q;
+  std::vector<std::size_t> source;
+  q.reserve(p.n * m);
+  std::vector<double> one;
+  for (std::size_t i = 0; i < p.n; ++i) {
+    if (shift_to_origin(Points{p.row(i), 1, m}, ref, mask, one) == 0) {
+      q.insert(q.end(), one.begin(), one.end());
+      source.push_back(i);
+    }
+  }
+  if (dropped) *dropped = p.n - source.size();
+  const std::size_t n = source.size();
+  std::vector<double> limit;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* a = q.data() + i * m;
+    limit.clear();
+    bool covered = false;
+    for (std::size_t j = 0; j < n && !covered; ++j) {
+      if (j == i) continue;
+      const double* b = q.data() + j * m;
+      bool weakly = true;
+      for (std::size_t c = 0; c < m; ++c) {
+        limit.push_back(std::min(a[c], b[c]));
+        weakly &= b[c] >= a[c];
+      }
+      covered = weakly;
+    }
+    if (covered) continue;
+    out[source[i]] = box_volume(a, m) - hv_shifted(limit.data(), limit.size() / m, m);
+  }
+  return out;
+}
+
+void check_batch(const FrontBatch& b) {
+  if (b.m == 0) throw InvalidArgument("fronts need at least one objective (m = 0)");
+  if (b.offsets == nullptr || b.offsets[0] != 0) throw InvalidArgument("offsets must start at 0");
+  for (std::size_t f = 0; f < b.fronts; ++f) {
+    if (b.offsets[f + 1] < b.offsets[f]) {
+      throw InvalidArgument("offsets must not decrease: offsets[" + std::to_string(f + 1) + "] = " +
+                            std::to_string(b.offsets[f + 1]) + " < offsets[" + std::to_string(f) + "] = " +
+                            std::to_string(b.offsets[f]));
+    }
+  }
+  if (static_cast<std::size_t>(b.offsets[b.fronts]) != b.rows) {
+    throw InvalidArgument("the last offset (" + std::to_string(b.offsets[b.fronts]) + ") must equal the number of rows (" +
+                          std::to_string(b.rows) + ")");
+  }
+  for (std::size_t f = 0; f < b.fronts; ++f) {
+    const Points front{b.data + static_cast<std::size_t>(b.offsets[f]) * b.m, static_cast<std::size_t>(b.offsets[f + 1] - b.offsets[f]), b.m};
+    check_points(front, "fronts", static_cast<std::ptrdiff_t>(f));
+  }
+  check_ref(b.ref, b.ref_per_front ? b.fronts * b.m : b.m, "ref");
+}
+
+BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, const CancelToken& cancel,
+                              const BatchProgress& progress) {
+  check_batch(b);
+  check_mask(mask, b.m);
+  BatchResult out;
+  out.hypervolume.assign(b.fronts, 0.0);
+  out.dropped.assign(b.fronts, 0);
+  // Dynamic scheduling over fronts (they differ in size); each front is computed by one thread
+  // with the same code as hypervolume(), so the values do not depend on the thread count.
+  std::atomic<std::size_t> next{0}, done{0};
+  const std::size_t report_every = std::max<std::size_t>(1, b.fronts / 100);
+  std::size_t reported = 0;  // touched by thread 0 only
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), static_cast<int64_t>(b.fronts));
+  at::parallel_for(0, std::max<int64_t>(threads, 1), 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> q;
+    for (int64_t t = begin; t < end; ++t) {
+      for (std::size_t f; (f = next.fetch_add(1)) < b.fronts;) {
+        if (cancel.cancelled()) break;
+        const std::size_t row0 = static_cast<std::size_t>(b.offsets[f]);
+        const Points front{b.data + row0 * b.m, static_cast<std::size_t>(b.offsets[f + 1]) - row0, b.m};
+        const HypervolumeResult r = front_hypervolume(front, b.ref + (b.ref_per_front ? f * b.m : 0), mask, q);
+        out.hypervolume[f] = r.hypervolume;
+        out.dropped[f] = static_cast<std::int32_t>(r.dropped);
+        const std::size_t finished = done.fetch_add(1) + 1;
+        if (progress && at::get_thread_num() == 0 && finished >= reported + report_every) {
+          reported = finished;
+          progress(static_cast<double>(finished), static_cast<double>(b.fronts));
+        }
+      }
+    }
+  });
+  cancel.throw_if_cancelled();
+  if (progress) progress(static_cast<double>(b.fronts), static_cast<double>(b.fronts));
+  return out;
+}
+
+}  // namespace moalign::moo

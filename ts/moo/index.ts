@@ -1,0 +1,25 @@
+// The multi-objective core: Pareto ranks, exact (batched) hypervolume, front metrics.
+export { type Matrix, type Minimise, type PointMatrix, type Points, toMatrix } from './points.js';
+export { paretoFront, paretoRanks, type ParetoRankOptions } from './pareto.js';
+export {
+  type FrontSets,
+  hypervolume,
+  hypervolumeBatch,
+  type HypervolumeBatchOptions,
+  type HypervolumeBatchResult,
+  hypervolumeContributions,
+  type HypervolumeOptions,
+  type HypervolumeResult,
+  MANY_OBJECTIVES,
+  type OnOutside,
+} from './hypervolume.js';
+export {
+  DEFAULT_HV_MARGIN,
+  frontMetrics,
+  type FrontMetricsOptions,
+  type FrontMetricsRecord,
+  normalisationBounds,
+  type NormalisationBounds,
+  type SpacingVariant,
+  type SparsityVariant,
+} from './front-metrics.js';
