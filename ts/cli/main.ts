@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../paths.js';
 import { registerDoctor } from './doctor.js';
+import { registerHv } from './hv.js';
+import { registerPareto } from './pareto.js';
 
 const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -17,6 +19,8 @@ const program = new Command('moalign')
     if (threads !== undefined) process.env.MOALIGN_NUM_THREADS = threads;
   });
 registerDoctor(program);
+registerHv(program);
+registerPareto(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`moalign: ${err.message}`);
