@@ -32,25 +32,26 @@ std::size_t first_open_front(std::size_t fronts, Blocked blocked) {
 // m = 2 (metrics.md §1.2): visited by (x desc, y desc); within a front the last point placed has
 // the largest y, so it alone decides whether the front holds a dominator.
 void ranks_2d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [x](std::uint32_t a, std::uint32_t b) {
-    return x[2 * a] > x[2 * b] || (x[2 * a] == x[2 * b] && x[2 * a + 1] > x[2 * b + 1]);
-  });
+  struct XY {
+    double x, y;
+    std::uint32_t index;
+  };
+  std::vector<XY> pts(n);
+  for (std::size_t i = 0; i < n; ++i) pts[i] = XY{x[2 * i], x[2 * i + 1], static_cast<std::uint32_t>(i)};
+  std::sort(pts.begin(), pts.end(), [](const XY& a, const XY& b) { return a.x > b.x || (a.x == b.x && a.y > b.y); });
   std::vector<double> last_x, last_y;
-  for (std::uint32_t i : order) {
-    const double px = x[2 * i], py = x[2 * i + 1];
+  for (const XY& p : pts) {
     const std::size_t f = first_open_front(last_y.size(), [&](std::size_t k) {
-      return last_y[k] > py || (last_y[k] == py && last_x[k] > px);
+      return last_y[k] > p.y || (last_y[k] == p.y && last_x[k] > p.x);
     });
     if (f == last_y.size()) {
-      last_x.push_back(px);
-      last_y.push_back(py);
+      last_x.push_back(p.x);
+      last_y.push_back(p.y);
     } else {
-      last_x[f] = px;
-      last_y[f] = py;
+      last_x[f] = p.x;
+      last_y[f] = p.y;
     }
-    rank[i] = static_cast<std::int32_t>(f + 1);
+    rank[p.index] = static_cast<std::int32_t>(f + 1);
   }
 }
 
@@ -58,48 +59,96 @@ void ranks_2d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
 // Each front keeps the staircase of its members' (y, z): y ascending, z strictly descending.
 // A front holds a dominator of p iff its first entry with y >= p.y has z >= p.z (identical
 // points are adjacent in this order and simply share the previous point's rank).
-struct YZ {
-  double y, z;
+struct XYZ {
+  double x, y, z;
+  std::uint32_t index;
+};
+
+// A front's staircase: y ascending, z strictly descending. Searches over y go through a summary
+// holding the last y of every block of kBlock entries, then count within one block: two short,
+// cache-friendly passes instead of a long chain of dependent loads (the sort's hot spot).
+class FrontStairs {
+ public:
+  // The first and last entries, kept together for all fronts so that the binary search over
+  // fronts mostly reads one cache line per front.
+  struct Ends {
+    double first_y, first_z, last_y, last_z;
+    // Does an entry weakly dominate (y, z)? false / true / unknown (-1) from the ends alone.
+    int covers(double y, double z) const {
+      if (y > last_y || z > first_z) return 0;
+      if (z <= last_z || y <= first_y) return 1;  // the last entry has the largest y, the first the largest z
+      return -1;
+    }
+  };
+  Ends ends() const { return {y_.front(), z_.front(), y_.back(), z_.back()}; }
+  // covers(), once the ends could not tell.
+  bool covers_inner(double y, double z) const { return z_[first_at_or_above(y)] >= z; }
+  // Adds (y, z), which no entry covers; drops the entries it weakly dominates (they sit just left
+  // of the first entry with y >= p.y, plus that entry when its y equals p.y).
+  void add(double y, double z) {
+    std::size_t right = first_at_or_above(y);
+    if (right < y_.size() && y_[right] == y) ++right;
+    std::size_t left = right;
+    while (left > 0 && z_[left - 1] <= z) --left;
+    if (left == right) {
+      y_.insert(y_.begin() + right, y);
+      z_.insert(z_.begin() + right, z);
+    } else {
+      y_[left] = y;
+      z_[left] = z;
+      y_.erase(y_.begin() + left + 1, y_.begin() + right);
+      z_.erase(z_.begin() + left + 1, z_.begin() + right);
+    }
+    // Blocks before `left` are unchanged.
+    summary_.resize(y_.size() / kBlock);
+    for (std::size_t k = left / kBlock; k < summary_.size(); ++k) summary_[k] = y_[k * kBlock + kBlock - 1];
+  }
+
+ private:
+  static constexpr std::size_t kBlock = 16;
+
+  static std::size_t count_below(const double* v, std::size_t len, double y) {
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < len; ++i) c += v[i] < y;
+    return c;
+  }
+
+  // Index of the first y_ >= y (size() if none).
+  std::size_t first_at_or_above(double y) const {
+    const std::size_t block = static_cast<std::size_t>(std::lower_bound(summary_.begin(), summary_.end(), y) - summary_.begin());
+    const std::size_t begin = block * kBlock;
+    return begin + count_below(y_.data() + begin, std::min(kBlock, y_.size() - begin), y);
+  }
+
+  std::vector<double> y_, z_;
+  std::vector<double> summary_;  // summary_[k] = y_[k * kBlock + kBlock - 1]
 };
 
 void ranks_3d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [x](std::uint32_t a, std::uint32_t b) {
-    const double* p = x + 3 * a;
-    const double* q = x + 3 * b;
-    return p[0] > q[0] || (p[0] == q[0] && (p[1] > q[1] || (p[1] == q[1] && p[2] > q[2])));
+  std::vector<XYZ> pts(n);
+  for (std::size_t i = 0; i < n; ++i) pts[i] = XYZ{x[3 * i], x[3 * i + 1], x[3 * i + 2], static_cast<std::uint32_t>(i)};
+  std::sort(pts.begin(), pts.end(), [](const XYZ& p, const XYZ& q) {
+    return p.x > q.x || (p.x == q.x && (p.y > q.y || (p.y == q.y && p.z > q.z)));
   });
-  std::vector<std::vector<YZ>> stairs;
-  const auto first_at_or_above = [](std::vector<YZ>& s, double y) {
-    return std::lower_bound(s.begin(), s.end(), y, [](const YZ& e, double v) { return e.y < v; });
-  };
-  const double* prev = nullptr;
-  for (std::uint32_t i : order) {
-    const double* p = x + 3 * i;
-    if (prev && rows_equal(prev, p, 3)) {
-      rank[i] = rank[(prev - x) / 3];
+  std::vector<FrontStairs> fronts;
+  std::vector<FrontStairs::Ends> ends;
+  for (std::size_t t = 0; t < n; ++t) {
+    const XYZ& p = pts[t];
+    if (t > 0 && pts[t - 1].x == p.x && pts[t - 1].y == p.y && pts[t - 1].z == p.z) {
+      rank[p.index] = rank[pts[t - 1].index];
       continue;
     }
-    prev = p;
-    const std::size_t f = first_open_front(stairs.size(), [&](std::size_t k) {
-      auto it = first_at_or_above(stairs[k], p[1]);
-      return it != stairs[k].end() && it->z >= p[2];
+    const std::size_t f = first_open_front(fronts.size(), [&](std::size_t k) {
+      const int quick = ends[k].covers(p.y, p.z);
+      return quick >= 0 ? quick == 1 : fronts[k].covers_inner(p.y, p.z);
     });
-    if (f == stairs.size()) stairs.emplace_back();
-    std::vector<YZ>& s = stairs[f];
-    // Entries with y <= p.y and z <= p.z are now dominated in the (y, z) plane: they sit just
-    // left of the first entry with y >= p.y (plus that entry itself when its y equals p.y).
-    auto right = first_at_or_above(s, p[1]);
-    if (right != s.end() && right->y == p[1]) ++right;  // its z < p.z, or p would be dominated
-    auto left = right;
-    while (left != s.begin() && std::prev(left)->z <= p[2]) --left;
-    if (left == right) s.insert(right, YZ{p[1], p[2]});
-    else {
-      *left = YZ{p[1], p[2]};
-      s.erase(left + 1, right);
+    if (f == fronts.size()) {
+      fronts.emplace_back();
+      ends.emplace_back();
     }
-    rank[i] = static_cast<std::int32_t>(f + 1);
+    fronts[f].add(p.y, p.z);
+    ends[f] = fronts[f].ends();
+    rank[p.index] = static_cast<std::int32_t>(f + 1);
   }
 }
 
