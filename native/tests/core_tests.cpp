@@ -20,31 +20,7 @@
 
 using namespace moalign;
 
-static int failures = 0;
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                           \
-    }                                                                       \
-  } while (0)
-
-template <typename E, typename F>
-static std::string expect_throw(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (...) {
-    auto d = describe_exception(std::current_exception());
-    std::fprintf(stderr, "unexpected exception type: %s\n", d.message.c_str());
-    ++failures;
-    return {};
-  }
-  std::fprintf(stderr, "expected an exception, none was thrown\n");
-  ++failures;
-  return {};
-}
+#include "harness.h"
 
 static HostArray view(std::vector<double>& v, std::vector<int64_t> shape) {
   return HostArray{v.data(), DType::Float64, std::move(shape), nullptr};
@@ -189,11 +165,12 @@ static void one_compute_thread() {
 }
 
 int main(int argc, char** argv) {
-  const std::map<std::string, std::function<void()>> cases{
+  std::map<std::string, std::function<void()>> cases{
       {"dtype_and_shape_checks", dtype_and_shape_checks}, {"host_roundtrip", host_roundtrip},
       {"matmul_backward_float64", matmul_backward_float64}, {"torch_error_message", torch_error_message},
       {"cancel_benchmark", cancel_benchmark},             {"one_compute_thread", one_compute_thread},
   };
+  cases.insert(moo_test_cases().begin(), moo_test_cases().end());
   int ran = 0;
   for (const auto& [name, run] : cases) {
     if (argc > 1 && name != argv[1]) continue;

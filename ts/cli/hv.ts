@@ -16,7 +16,7 @@ export function registerHv(program: Command): void {
     .description('exact hypervolume of the points in FILE (or stdin): one value per set, full double precision')
     .argument('[FILE]', 'points, one per line, numbers separated by commas, tabs or spaces (default: stdin)')
     .requiredOption('--ref <a,b,...>', 'reference point, one value per objective')
-    .option('--minimise, --minimize', 'minimise every objective (default: maximise)')
+    .option('--minimize, --minimise', 'minimise every objective (default: maximise)')
     .option('--batch', 'several sets, separated by blank lines; one hypervolume per set')
     .option('--json', 'print {m, ref, minimise, sets: [{n, hypervolume, dropped}]} as JSON')
     .action(async (file: string | undefined, opts: HvOptions) => {

@@ -8,7 +8,7 @@ export function registerPareto(program: Command): void {
     .command('pareto')
     .description("each point's Pareto rank, one per line (1 = non-dominated)")
     .argument('[FILE]', 'points, one per line, numbers separated by commas, tabs or spaces (default: stdin)')
-    .option('--minimise, --minimize', 'minimise every objective (default: maximise)')
+    .option('--minimize, --minimise', 'minimise every objective (default: maximise)')
     .action((file: string | undefined, opts: { minimise?: boolean }) => {
       const { sets } = parsePointsText(readInput(file));
       const ranks = paretoRanks(sets[0], { minimise: opts.minimise ?? false });

@@ -13,13 +13,13 @@ namespace moalign::moo {
 
 void rank_distinct(const double* values, std::size_t n, std::size_t stride, std::vector<double>& xs,
                    std::vector<std::int32_t>& key) {
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return values[a * stride] < values[b * stride]; });
+  thread_local std::vector<std::pair<double, std::uint32_t>> sorted;
+  sorted.resize(n);
+  for (std::size_t i = 0; i < n; ++i) sorted[i] = {values[i * stride], static_cast<std::uint32_t>(i)};
+  std::sort(sorted.begin(), sorted.end());
   xs.clear();
   key.resize(n);
-  for (std::uint32_t i : order) {
-    const double v = values[i * stride];
+  for (const auto& [v, i] : sorted) {
     if (xs.empty() || xs.back() != v) xs.push_back(v);
     key[i] = static_cast<std::int32_t>(xs.size() - 1);
   }
@@ -27,20 +27,28 @@ void rank_distinct(const double* values, std::size_t n, std::size_t stride, std:
 
 double hv3d(double* q, std::size_t n) {
   if (n == 0) return 0;
-  std::vector<std::uint32_t> by_z(n);
-  std::iota(by_z.begin(), by_z.end(), 0u);
-  std::sort(by_z.begin(), by_z.end(), [q](std::uint32_t a, std::uint32_t b) { return q[3 * a + 2] > q[3 * b + 2]; });
-  std::vector<double> xs;
-  std::vector<std::int32_t> key;
-  rank_distinct(q, n, 3, xs, key);
+  struct Row {
+    double x, y, z;
+    std::int32_t key;
+  };
+  // Scratch kept per thread: batches call this for many small fronts.
+  thread_local std::vector<Row> rows;
+  thread_local std::vector<double> xs;
+  thread_local std::vector<std::int32_t> key;
+  thread_local std::vector<double> column;
+  column.resize(n);
+  for (std::size_t i = 0; i < n; ++i) column[i] = q[3 * i];
+  rank_distinct(column.data(), n, 1, xs, key);
+  rows.resize(n);
+  for (std::size_t i = 0; i < n; ++i) rows[i] = Row{q[3 * i], q[3 * i + 1], q[3 * i + 2], key[i]};
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.z > b.z; });
 
   Staircase stairs(xs);
   double hv = 0;
   for (std::size_t t = 0; t < n; ++t) {
-    const std::uint32_t i = by_z[t];
-    stairs.insert(key[i], q[3 * i + 1]);
-    const double z_next = t + 1 < n ? q[3 * by_z[t + 1] + 2] : 0.0;
-    hv += stairs.area() * (q[3 * i + 2] - z_next);
+    stairs.insert(rows[t].key, rows[t].y);
+    const double z_next = t + 1 < n ? rows[t + 1].z : 0.0;
+    hv += stairs.area() * (rows[t].z - z_next);
   }
   return hv;
 }

@@ -5,6 +5,9 @@
 #include <ATen/Parallel.h>
 
 #include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <string>
 
@@ -110,13 +113,16 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   out.dropped.assign(b.fronts, 0);
   // Dynamic scheduling over fronts (they differ in size); each front is computed by one thread
   // with the same code as hypervolume(), so the values do not depend on the thread count.
+  // Plain threads, as many as libtorch's intra-op setting: ATen's inline parallel_for runs
+  // serially when this file is compiled without libtorch's OpenMP configuration.
   std::atomic<std::size_t> next{0}, done{0};
   const std::size_t report_every = std::max<std::size_t>(1, b.fronts / 100);
-  std::size_t reported = 0;  // touched by thread 0 only
-  const int64_t threads = std::min<int64_t>(at::get_num_threads(), static_cast<int64_t>(b.fronts));
-  at::parallel_for(0, std::max<int64_t>(threads, 1), 1, [&](int64_t begin, int64_t end) {
-    std::vector<double> q;
-    for (int64_t t = begin; t < end; ++t) {
+  std::size_t reported = 0;  // touched by the calling thread only
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  const auto worker = [&](bool reports) {
+    try {
+      std::vector<double> q;
       for (std::size_t f; (f = next.fetch_add(1)) < b.fronts;) {
         if (cancel.cancelled()) break;
         const std::size_t row0 = static_cast<std::size_t>(b.offsets[f]);
@@ -125,13 +131,23 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
         out.hypervolume[f] = r.hypervolume;
         out.dropped[f] = static_cast<std::int32_t>(r.dropped);
         const std::size_t finished = done.fetch_add(1) + 1;
-        if (progress && at::get_thread_num() == 0 && finished >= reported + report_every) {
+        if (reports && progress && finished >= reported + report_every) {
           reported = finished;
           progress(static_cast<double>(finished), static_cast<double>(b.fronts));
         }
       }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next.store(b.fronts);  // the others stop at their next front
     }
-  });
+  };
+  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, at::get_num_threads())), b.fronts);
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(worker, false);
+  worker(true);
+  for (std::thread& t : helpers) t.join();
+  if (failure) std::rethrow_exception(failure);
   cancel.throw_if_cancelled();
   if (progress) progress(static_cast<double>(b.fronts), static_cast<double>(b.fronts));
   return out;

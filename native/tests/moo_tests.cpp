@@ -1,0 +1,245 @@
+// C++ tests of the multi-objective core against references written here: inclusion-exclusion
+// hypervolume and brute-force peeling, in double precision. Plus `moo_gpu_bench` (not a ctest
+// case): batch timings of the CPU sweeps against the tensor path, for bench/RESULTS.md.
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/compute_thread.h"
+#include "core/moo/hypervolume.h"
+#include "core/moo/pareto_ranks.h"
+#include "core/runtime.h"
+#include "harness.h"
+
+using namespace moalign;
+using namespace moalign::moo;
+
+namespace {
+
+using Rows = std::vector<std::vector<double>>;
+
+std::vector<double> flat(const Rows& rows) {
+  std::vector<double> out;
+  for (const auto& r : rows) out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+// sum over non-empty subsets T of (-1)^{|T|+1} prod_i (min_{p in T} p_i - z_i)^+
+double inclusion_exclusion(const Rows& pts, const std::vector<double>& ref) {
+  const std::size_t n = pts.size(), m = ref.size();
+  double total = 0;
+  for (std::uint32_t mask = 1; mask < (1u << n); ++mask) {
+    double v = 1;
+    for (std::size_t i = 0; i < m; ++i) {
+      double lo = INFINITY;
+      for (std::size_t j = 0; j < n; ++j)
+        if (mask & (1u << j)) lo = std::min(lo, pts[j][i]);
+      v *= std::max(0.0, lo - ref[i]);
+    }
+    total += (__builtin_popcount(mask) % 2 ? 1 : -1) * v;
+  }
+  return total;
+}
+
+Rows random_rows(std::mt19937_64& g, std::size_t n, std::size_t m, bool integers) {
+  std::uniform_real_distribution<double> u(0, 1);
+  Rows rows(n, std::vector<double>(m));
+  for (auto& r : rows)
+    for (auto& v : r) v = integers ? std::floor(u(g) * 5) : u(g);
+  return rows;
+}
+
+bool close(double a, double b) { return std::abs(a - b) <= 1e-12 * std::max(1.0, std::abs(b)); }
+
+void moo_hypervolume_oracle() {
+  std::mt19937_64 g(7);
+  for (std::size_t m = 1; m <= 6; ++m) {
+    for (int trial = 0; trial < 150; ++trial) {
+      const bool integers = trial % 2 == 0;
+      const Rows rows = random_rows(g, 1 + trial % 10, m, integers);
+      const std::vector<double> ref(m, integers ? 0.0 : 0.1);
+      const std::vector<double> x = flat(rows);
+      const double expected = inclusion_exclusion(rows, ref);
+      const HypervolumeResult r = hypervolume(Points{x.data(), rows.size(), m}, ref.data(), {});
+      CHECK(close(r.hypervolume, expected));
+      std::size_t outside = 0;
+      for (const auto& row : rows) outside += std::any_of(row.begin(), row.end(), [&](double v) { return v <= ref[0]; });
+      CHECK(r.dropped == outside);
+      // Each point's exclusive contribution, HV(S) - HV(S \ {p}).
+      const std::vector<double> c = hypervolume_contributions(Points{x.data(), rows.size(), m}, ref.data(), {});
+      for (std::size_t j = 0; j < rows.size(); ++j) {
+        Rows rest = rows;
+        rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(j));
+        CHECK(std::abs(c[j] - (expected - inclusion_exclusion(rest, ref))) <= 1e-12);
+      }
+    }
+  }
+  // Minimisation flips points and reference point together.
+  const std::vector<double> pts{1, 3, 2, 2, 3, 1}, ref{4, 4};
+  CHECK(close(hypervolume(Points{pts.data(), 3, 2}, ref.data(), MinimiseMask{1, 1}).hypervolume, 6.0));
+}
+
+std::vector<std::int32_t> brute_force_ranks(const Rows& rows) {
+  const std::size_t n = rows.size();
+  std::vector<std::int32_t> rank(n, 0);
+  const auto dominates = [](const std::vector<double>& a, const std::vector<double>& b) {
+    bool strict = false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i] < b[i]) return false;
+      strict |= a[i] > b[i];
+    }
+    return strict;
+  };
+  for (std::int32_t f = 1, left = static_cast<std::int32_t>(n); left > 0; ++f) {
+    std::vector<std::size_t> front;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (rank[i]) continue;
+      bool dominated = false;
+      for (std::size_t j = 0; j < n && !dominated; ++j) dominated = !rank[j] && dominates(rows[j], rows[i]);
+      if (!dominated) front.push_back(i);
+    }
+    for (std::size_t i : front) rank[i] = f;
+    left -= static_cast<std::int32_t>(front.size());
+  }
+  return rank;
+}
+
+void moo_ranks_bruteforce() {
+  std::mt19937_64 g(11);
+  for (std::size_t m = 1; m <= 5; ++m) {
+    for (int trial = 0; trial < 40; ++trial) {
+      const Rows rows = random_rows(g, 1 + (trial * 37) % 300, m, trial % 2 == 0);
+      const std::vector<double> x = flat(rows);
+      CHECK(pareto_ranks(Points{x.data(), rows.size(), m}, {}) == brute_force_ranks(rows));
+    }
+  }
+}
+
+struct Batch {
+  std::vector<double> data;
+  std::vector<std::int32_t> offsets{0};
+  std::vector<double> ref;
+  FrontBatch view(std::size_t m) const {
+    return FrontBatch{data.data(), offsets.data(), offsets.size() - 1, data.size() / m, m, ref.data(), false};
+  }
+};
+
+Batch random_batch(std::mt19937_64& g, std::size_t fronts, std::size_t max_n, std::size_t m) {
+  Batch b;
+  std::uniform_int_distribution<std::size_t> size(0, max_n);
+  for (std::size_t f = 0; f < fronts; ++f) {
+    const Rows rows = random_rows(g, size(g), m, f % 3 == 0);
+    for (const auto& r : rows) b.data.insert(b.data.end(), r.begin(), r.end());
+    b.offsets.push_back(b.offsets.back() + static_cast<std::int32_t>(rows.size()));
+  }
+  b.ref.assign(m, 0.0);
+  return b;
+}
+
+// Every batch value equals the single-front value bit for bit, for 1, 2 and 3 threads.
+void moo_batch_threads() {
+  std::mt19937_64 g(3);
+  CancelToken never;
+  for (std::size_t m = 2; m <= 5; ++m) {
+    const Batch b = random_batch(g, 200, 40, m);
+    for (int threads : {1, 2, 3}) {
+      const BatchResult r = on_compute_thread([&] {
+        set_num_threads(threads);
+        return hypervolume_batch(b.view(m), {}, never);
+      });
+      for (std::size_t f = 0; f + 1 < b.offsets.size(); ++f) {
+        const Points front{b.data.data() + b.offsets[f] * m, static_cast<std::size_t>(b.offsets[f + 1] - b.offsets[f]), m};
+        const HypervolumeResult one = hypervolume(front, b.ref.data(), {});
+        CHECK(std::memcmp(&one.hypervolume, &r.hypervolume[f], sizeof(double)) == 0);
+        CHECK(static_cast<std::size_t>(r.dropped[f]) == one.dropped);
+      }
+    }
+  }
+  on_compute_thread([] { set_num_threads(1); });
+}
+
+// The tensor form (CPU here; CUDA too when this libtorch has it) against the sweeps.
+void moo_batch_tensor() {
+  std::mt19937_64 g(5);
+  CancelToken never;
+  std::vector<std::string> devices{"cpu"};
+  if (at::hasCUDA()) devices.push_back("cuda");
+  else std::printf("moo_batch_tensor: CUDA part skipped: this libtorch has no CUDA or no GPU is visible\n");
+  for (std::size_t m : {2, 3}) {
+    const Batch b = random_batch(g, 120, 60, m);
+    const BatchResult sweep = on_compute_thread([&] { return hypervolume_batch(b.view(m), {}, never); });
+    for (const std::string& device : devices) {
+      const BatchResult t = on_compute_thread([&] { return hypervolume_batch_tensor(b.view(m), {}, device, never); });
+      for (std::size_t f = 0; f < sweep.hypervolume.size(); ++f) {
+        CHECK(close(t.hypervolume[f], sweep.hypervolume[f]));
+        CHECK(t.dropped[f] == sweep.dropped[f]);
+      }
+    }
+  }
+  const Batch four = random_batch(g, 3, 5, 4);
+  CHECK(expect_throw<InvalidArgument>([&] { hypervolume_batch_tensor(four.view(4), {}, "cpu", never); }).find("2 and 3") != std::string::npos);
+}
+
+// Not a ctest case: times 1,000 fronts of 100 non-dominated points, CPU sweeps on every thread
+// against the tensor path on each device, and checks the values agree.
+void moo_gpu_bench() {
+  std::mt19937_64 g(1);
+  std::exponential_distribution<double> e(1.0);
+  CancelToken never;
+  for (std::size_t m : {2, 3, 4}) {
+    Batch b;
+    for (int f = 0; f < 1000; ++f) {
+      for (int j = 0; j < 100; ++j) {
+        double row[4], s = 0;
+        for (std::size_t i = 0; i < m; ++i) s += row[i] = e(g);
+        for (std::size_t i = 0; i < m; ++i) b.data.push_back(1.1 - row[i] / s);  // a linear front, maximised, ref 0
+      }
+      b.offsets.push_back(b.offsets.back() + 100);
+    }
+    b.ref.assign(m, 0.0);
+    const auto time = [&](auto&& run) {
+      run();
+      double best = 1e30;
+      for (int r = 0; r < 5; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      return best;
+    };
+    const int threads = on_compute_thread([] { return at::get_num_threads(); });
+    BatchResult cpu;
+    if (const char* serial = std::getenv("MOO_BENCH_THREADS")) on_compute_thread([&] { set_num_threads(std::atoi(serial)); });
+    const double cpu_ms = time([&] { cpu = on_compute_thread([&] { return hypervolume_batch(b.view(m), {}, never); }); });
+    std::printf("moo_gpu_bench m=%zu fronts=1000 n=100: cpu sweeps (%d threads) %.3f ms\n", m, threads, cpu_ms);
+    for (std::string device : {"cpu", "cuda"}) {
+      if (m > 3 || (device == "cuda" && !at::hasCUDA())) continue;
+      BatchResult t;
+      const double ms = time([&] { t = on_compute_thread([&] { return hypervolume_batch_tensor(b.view(m), {}, device, never); }); });
+      double worst = 0;
+      for (std::size_t f = 0; f < 1000; ++f) worst = std::max(worst, std::abs(t.hypervolume[f] - cpu.hypervolume[f]) / cpu.hypervolume[f]);
+      std::printf("moo_gpu_bench m=%zu tensor %s %.3f ms (max rel diff %.2e)\n", m, device.c_str(), ms, worst);
+    }
+  }
+}
+
+}  // namespace
+
+const std::map<std::string, std::function<void()>>& moo_test_cases() {
+  static const std::map<std::string, std::function<void()>> cases{
+      {"moo_hypervolume_oracle", moo_hypervolume_oracle},
+      {"moo_ranks_bruteforce", moo_ranks_bruteforce},
+      {"moo_batch_threads", moo_batch_threads},
+      {"moo_batch_tensor", moo_batch_tensor},
+      {"moo_gpu_bench", moo_gpu_bench},
+  };
+  return cases;
+}
