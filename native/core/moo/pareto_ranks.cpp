@@ -31,7 +31,7 @@ std::size_t first_open_front(std::size_t fronts, Blocked blocked) {
 
 // m = 2 (metrics.md §1.2): visited by (x desc, y desc); within a front the last point placed has
 // the largest y, so it alone decides whether the front holds a dominator.
-void ranks_2d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
+void ranks_2d(const double* x, std::size_t n, std::size_t limit, std::vector<std::int32_t>& rank) {
   struct XY {
     double x, y;
     std::uint32_t index;
@@ -41,9 +41,10 @@ void ranks_2d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
   std::sort(pts.begin(), pts.end(), [](const XY& a, const XY& b) { return a.x > b.x || (a.x == b.x && a.y > b.y); });
   std::vector<double> last_x, last_y;
   for (const XY& p : pts) {
-    const std::size_t f = first_open_front(last_y.size(), [&](std::size_t k) {
+    const std::size_t f = first_open_front(std::min(last_y.size(), limit), [&](std::size_t k) {
       return last_y[k] > p.y || (last_y[k] == p.y && last_x[k] > p.x);
     });
+    if (f == limit) continue;  // beyond the fronts asked for: stays 0
     if (f == last_y.size()) {
       last_x.push_back(p.x);
       last_y.push_back(p.y);
@@ -124,7 +125,7 @@ class FrontStairs {
   std::vector<double> summary_;  // summary_[k] = y_[k * kBlock + kBlock - 1]
 };
 
-void ranks_3d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
+void ranks_3d(const double* x, std::size_t n, std::size_t limit, std::vector<std::int32_t>& rank) {
   std::vector<XYZ> pts(n);
   for (std::size_t i = 0; i < n; ++i) pts[i] = XYZ{x[3 * i], x[3 * i + 1], x[3 * i + 2], static_cast<std::uint32_t>(i)};
   std::sort(pts.begin(), pts.end(), [](const XYZ& p, const XYZ& q) {
@@ -138,10 +139,11 @@ void ranks_3d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
       rank[p.index] = rank[pts[t - 1].index];
       continue;
     }
-    const std::size_t f = first_open_front(fronts.size(), [&](std::size_t k) {
+    const std::size_t f = first_open_front(std::min(fronts.size(), limit), [&](std::size_t k) {
       const int quick = ends[k].covers(p.y, p.z);
       return quick >= 0 ? quick == 1 : fronts[k].covers_inner(p.y, p.z);
     });
+    if (f == limit) continue;
     if (f == fronts.size()) {
       fronts.emplace_back();
       ends.emplace_back();
@@ -153,7 +155,7 @@ void ranks_3d(const double* x, std::size_t n, std::vector<std::int32_t>& rank) {
 }
 
 // m >= 4: dominators first; a front blocks p when one of its members weakly dominates p.
-void ranks_nd(const double* x, std::size_t n, std::size_t m, std::vector<std::int32_t>& rank) {
+void ranks_nd(const double* x, std::size_t n, std::size_t m, std::size_t limit, std::vector<std::int32_t>& rank) {
   const std::vector<std::uint32_t> order = dominators_first(x, n, m);
   std::vector<std::vector<std::uint32_t>> fronts;
   const double* prev = nullptr;
@@ -164,7 +166,7 @@ void ranks_nd(const double* x, std::size_t n, std::size_t m, std::vector<std::in
       continue;
     }
     prev = p;
-    const std::size_t f = first_open_front(fronts.size(), [&](std::size_t k) {
+    const std::size_t f = first_open_front(std::min(fronts.size(), limit), [&](std::size_t k) {
       for (std::uint32_t j : fronts[k]) {
         const double* a = x + m * j;
         bool weakly = true;
@@ -173,6 +175,7 @@ void ranks_nd(const double* x, std::size_t n, std::size_t m, std::vector<std::in
       }
       return false;
     });
+    if (f == limit) continue;
     if (f == fronts.size()) fronts.emplace_back();
     fronts[f].push_back(i);
     rank[i] = static_cast<std::int32_t>(f + 1);
@@ -233,11 +236,13 @@ std::vector<std::int32_t> pareto_ranks(Points p, const MinimiseMask& mask, const
   std::vector<std::int32_t> rank(p.n, 0);
   if (p.n == 0) return rank;
   const std::vector<double> x = to_maximisation(p, mask);
+  // Fronts beyond max_fronts are never built: their points stay 0 (paretoFront is one sweep).
+  const std::size_t limit = opts.max_fronts > 0 ? opts.max_fronts : p.n;
   switch (p.m) {
     case 1: ranks_1d(x.data(), p.n, rank); break;
-    case 2: ranks_2d(x.data(), p.n, rank); break;
-    case 3: ranks_3d(x.data(), p.n, rank); break;
-    default: ranks_nd(x.data(), p.n, p.m, rank); break;
+    case 2: ranks_2d(x.data(), p.n, limit, rank); break;
+    case 3: ranks_3d(x.data(), p.n, limit, rank); break;
+    default: ranks_nd(x.data(), p.n, p.m, limit, rank); break;
   }
   apply_stop_rule(rank, opts);
   return rank;

@@ -1,0 +1,728 @@
+// Hypervolume and non-dominated sorting benchmark: moalign's native multi-objective core against
+// moocore (and optuna's hypervolume where it finishes in reasonable time) on this machine, same
+// data, one run. Prints a table, writes bench/results/hypervolume.json. Never run by tests or CI.
+//
+//   npm run bench -- hypervolume [--threads N] [--repeats N] [--cli-runs N] [--no-cli] [--only TEXT] [--out FILE]
+//
+// The data (DTLZ linear fronts: points uniform on the simplex sum = 1; uniform points for the
+// sorts) is generated once from a fixed seed, in minimisation form (moocore's convention), and
+// written as raw little-endian float64 files to a temporary folder, which
+// bench/hypervolume_baseline.py reads. moalign gets the same values with `minimise: true`.
+// For each case moalign is timed three ways:
+//   native: the library call on a PointMatrix / FrontSets over the Float64Array (no conversion in JS);
+//   JS:     the same call from number[][] rows (the conversion included);
+//   CLI:    `moalign hv FILE --ref ... --minimise` (or `pareto`) in a fresh process, wall time,
+//           start-up and libtorch load included.
+// Every figure is the median of `repeats` timed repeats after an untimed warm-up; a repeat is as
+// many back-to-back calls as take about REPEAT_SECONDS, and its figure the mean per call.
+// moalign's values must equal moocore's (relative difference ≤ 1e-12; ranks exactly).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
+import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
+import { pythonExecutable } from '../ts/native/libtorch.js';
+import { packageRoot } from '../ts/paths.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
+/** Seconds one timed repeat should take. */
+const REPEAT_SECONDS = 0.2;
+/** Most seconds the repeats of one case may take together (fewer repeats beyond, at least one). */
+const BUDGET_SECONDS = 10;
+const REF = 1.1;
+const MAX_REL_DIFF = 1e-12;
+
+function log(message: string): void {
+  process.stderr.write(`[moalign] ${message}\n`);
+}
+
+// ---------------------------------------------------------------- data
+
+/** mulberry32: small, fast, seedable; two outputs make one 53-bit double in [0, 1). */
+class Rng {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  private next32(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  uniform(): number {
+    return ((this.next32() >>> 5) * 67108864 + (this.next32() >>> 6)) / 9007199254740992;
+  }
+}
+
+/** A seed from the case name, so a case's data does not depend on which other cases run. */
+function seedOf(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** n points of a DTLZ linear front in minimisation form: uniform on the simplex sum = 1 (normalised exponentials). */
+function linearFront(rng: Rng, n: number, m: number, out: Float64Array = new Float64Array(n * m), at = 0): Float64Array {
+  for (let i = 0; i < n; i++) {
+    const row = (at + i) * m;
+    let sum = 0;
+    for (let j = 0; j < m; j++) {
+      const e = -Math.log(1 - rng.uniform()); // 1 - u in (0, 1]: finite
+      out[row + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < m; j++) out[row + j] /= sum;
+  }
+  return out;
+}
+
+function uniformPoints(rng: Rng, n: number, m: number): Float64Array {
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < out.length; i++) out[i] = rng.uniform();
+  return out;
+}
+
+function toRows(data: Float64Array, m: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < data.length; i += m) rows.push(Array.from(data.subarray(i, i + m)));
+  return rows;
+}
+
+/** The CLI's text format: one point per line, comma-separated, shortest round-trip (exact). */
+function pointsText(data: Float64Array, m: number, size = Infinity): string {
+  const lines: string[] = [];
+  for (let i = 0; i < data.length / m; i++) {
+    if (i > 0 && i % size === 0) lines.push('');
+    lines.push(Array.from(data.subarray(i * m, (i + 1) * m), String).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+type CaseKind = 'single' | 'batch' | 'sort';
+
+interface BenchCase {
+  name: string;
+  kind: CaseKind;
+  m: number;
+  /** Points (single, sort) or fronts x size (batch). */
+  n: number;
+  fronts?: number;
+  size?: number;
+  data: Float64Array;
+  file: string;
+  textFile: string;
+  /** true, or why optuna does not run this case. */
+  optuna: true | string;
+  target: Target;
+}
+
+type Target = { kind: 'ratio'; max: number } | { kind: 'speedup'; min: number } | { kind: 'ms'; max: number };
+
+function defineCases(): Omit<BenchCase, 'data' | 'file' | 'textFile'>[] {
+  const single = (m: number, n: number, maxRatio: number, optuna: true | string = true) => ({
+    name: `single front, ${m}-D, n=${n.toLocaleString('en-US')}`,
+    kind: 'single' as const,
+    m,
+    n,
+    optuna,
+    target: { kind: 'ratio' as const, max: maxRatio },
+  });
+  const batch = (m: number) => ({
+    name: `batch, 1,000 fronts x 100, ${m}-D`,
+    kind: 'batch' as const,
+    m,
+    n: 100_000,
+    fronts: 1000,
+    size: 100,
+    optuna: true as const,
+    target: { kind: 'speedup' as const, min: 10 },
+  });
+  const sort = (m: number) => ({
+    name: `paretoRanks, 320,000 uniform, ${m}-D`,
+    kind: 'sort' as const,
+    m,
+    n: 320_000,
+    optuna: 'no counterpart',
+    target: { kind: 'ms' as const, max: 100 },
+  });
+  return [
+    single(2, 100_000, 1.0),
+    single(3, 10_000, 1.0),
+    single(4, 1_000, 1.0),
+    single(5, 300, 1.5),
+    single(6, 200, 1.5, 'too slow (≈20 s per call)'),
+    batch(2),
+    batch(3),
+    batch(4),
+    sort(2),
+    sort(3),
+  ];
+}
+
+function makeData(c: Omit<BenchCase, 'data' | 'file' | 'textFile'>, dir: string, index: number): BenchCase {
+  const rng = new Rng(seedOf(c.name));
+  let data: Float64Array;
+  if (c.kind === 'single') data = linearFront(rng, c.n, c.m);
+  else if (c.kind === 'batch') {
+    data = new Float64Array(c.n * c.m);
+    for (let b = 0; b < c.fronts!; b++) linearFront(rng, c.size!, c.m, data, b * c.size!);
+  } else data = uniformPoints(rng, c.n, c.m);
+  const file = `case${index}.f64`;
+  const textFile = join(dir, `case${index}.txt`);
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) throw new Error('this benchmark writes little-endian float64 and needs a little-endian machine');
+  writeFileSync(join(dir, file), bytes);
+  writeFileSync(textFile, pointsText(data, c.m, c.kind === 'batch' ? c.size : Infinity));
+  return { ...c, data, file, textFile };
+}
+
+// ---------------------------------------------------------------- statistics and timing
+
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
+}
+
+interface Timing {
+  ms: Stats;
+  calls: number;
+  repeats: number;
+}
+
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * One untimed warm-up call (its time is the estimate; a second one when it took over 20 ms), then
+ * `repeats` repeats of `calls` calls lasting about REPEAT_SECONDS, fewer repeats if they would
+ * exceed BUDGET_SECONDS. Returns the timing and the last call's value. Sync calls are not awaited.
+ */
+async function timeCalls<T>(fn: () => T | Promise<T>, repeats: number): Promise<{ timing: Timing; value: T }> {
+  const once = async (): Promise<{ ms: number; value: T }> => {
+    const start = nowMs();
+    const r = fn();
+    const value = r instanceof Promise ? await r : r;
+    return { ms: nowMs() - start, value };
+  };
+  let { ms: estimate, value } = await once();
+  if (estimate > 20) estimate = Math.min(estimate, (await once()).ms);
+  const calls = Math.max(1, Math.round((REPEAT_SECONDS * 1e3) / Math.max(estimate, 1e-6)));
+  const count = Math.max(1, Math.min(repeats, Math.floor((BUDGET_SECONDS * 1e3) / Math.max(estimate * calls, 1e-6))));
+  const samples: number[] = [];
+  for (let r = 0; r < count; r++) {
+    const start = nowMs();
+    for (let i = 0; i < calls; i++) {
+      const out = fn();
+      value = out instanceof Promise ? await out : out;
+    }
+    samples.push((nowMs() - start) / calls);
+  }
+  return { timing: { ms: stats(samples), calls, repeats: count }, value };
+}
+
+/** Busy share of all CPUs over `ms` while this process sleeps. */
+async function cpuBusy(ms = 1000): Promise<number> {
+  const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
+  const before = busy();
+  const start = performance.now();
+  await sleep(ms);
+  return (busy() - before) / ((performance.now() - start) * cpus().length);
+}
+
+// ---------------------------------------------------------------- moalign
+
+interface MoalignResult {
+  native: Timing;
+  js: Timing | null;
+  /** hypervolume per front (single: one value), or ranks. */
+  hv?: Float64Array;
+  ranks?: Int32Array;
+  cuda?: { timing: Timing; hv: Float64Array } | null;
+  /** sort cases: paretoFront (rank 1 only) on the same data. */
+  front?: { timing: Timing; count: number };
+}
+
+async function runMoalign(c: BenchCase, repeats: number, cuda: boolean): Promise<MoalignResult> {
+  const matrix = { data: c.data, m: c.m };
+  const ref = new Array<number>(c.m).fill(REF);
+  const opts = { ref, minimise: true, onOutside: 'ignore' as const };
+  if (c.kind === 'single') {
+    const native = await timeCalls(() => hypervolume(matrix, opts), repeats);
+    const rows = toRows(c.data, c.m);
+    const js = await timeCalls(() => hypervolume(rows, opts), repeats);
+    if (js.value.hypervolume !== native.value.hypervolume) throw new Error(`${c.name}: rows and matrix gave different values`);
+    return { native: native.timing, js: js.timing, hv: Float64Array.of(native.value.hypervolume) };
+  }
+  if (c.kind === 'batch') {
+    const offsets = Int32Array.from({ length: c.fronts! + 1 }, (_, b) => b * c.size!);
+    const sets = { points: c.data, offsets, m: c.m };
+    const native = await timeCalls(() => hypervolumeBatch(sets, opts), repeats);
+    const frontRows = Array.from({ length: c.fronts! }, (_, b) => toRows(c.data.subarray(b * c.size! * c.m, (b + 1) * c.size! * c.m), c.m));
+    const js = await timeCalls(() => hypervolumeBatch(frontRows, opts), repeats);
+    if (!sameValues(js.value.hypervolume, native.value.hypervolume)) throw new Error(`${c.name}: rows and FrontSets gave different values`);
+    let onGpu: MoalignResult['cuda'] = null;
+    if (cuda && c.m <= 3) {
+      const gpu = await timeCalls(() => hypervolumeBatch(sets, { ...opts, device: 'cuda' }), repeats);
+      onGpu = { timing: gpu.timing, hv: gpu.value.hypervolume };
+    }
+    return { native: native.timing, js: js.timing, hv: native.value.hypervolume, cuda: onGpu };
+  }
+  const native = await timeCalls(() => paretoRanks(matrix, { minimise: true }), repeats);
+  const rows = toRows(c.data, c.m);
+  const js = await timeCalls(() => paretoRanks(rows, { minimise: true }), repeats);
+  if (!sameValues(js.value, native.value)) throw new Error(`${c.name}: rows and matrix gave different ranks`);
+  const front = await timeCalls(() => paretoFront(matrix, { minimise: true }), repeats);
+  return { native: native.timing, js: js.timing, ranks: native.value, front: { timing: front.timing, count: front.value.length } };
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------- CLI
+
+interface CliResult {
+  wallMs: Stats;
+  runs: number;
+  /** The values the CLI printed: hypervolumes or ranks. */
+  values: number[];
+}
+
+/** `moalign` from dist/ when it is built with these commands, else from the sources through tsx. */
+function cliCommand(): { args: string[]; how: string } {
+  if (existsSync(join(packageRoot, 'dist', 'cli', 'hv.js'))) return { args: [join(packageRoot, 'dist', 'cli', 'main.js')], how: 'node dist/cli/main.js' };
+  return { args: ['--import', 'tsx', join(packageRoot, 'ts', 'cli', 'main.ts')], how: 'node --import tsx ts/cli/main.ts (dist/ has no hv command)' };
+}
+
+function runCli(prefix: string[], args: string[]): { ms: number; stdout: string } {
+  const start = nowMs();
+  const run = spawnSync(process.execPath, [...prefix, ...args], { cwd: packageRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const ms = nowMs() - start;
+  if (run.error) throw new Error(`could not run the CLI: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`moalign ${args.join(' ')} exited with ${run.status ?? run.signal}: ${run.stderr.trim()}`);
+  return { ms, stdout: run.stdout };
+}
+
+/** One untimed run, then `runs` timed ones. */
+function timeCli(prefix: string[], args: string[], runs: number): CliResult {
+  runCli(prefix, args);
+  const timed = Array.from({ length: runs }, () => runCli(prefix, args));
+  const values = timed[timed.length - 1].stdout.trim().split('\n').filter(Boolean).map(Number);
+  return { wallMs: stats(timed.map((t) => t.ms)), runs, values };
+}
+
+function cliArgs(c: BenchCase, threads: number): string[] {
+  const common = ['--threads', String(threads)];
+  if (c.kind === 'sort') return [...common, 'pareto', c.textFile, '--minimise'];
+  const ref = `--ref=${new Array<number>(c.m).fill(REF).join(',')}`;
+  return [...common, 'hv', c.textFile, ref, '--minimise', ...(c.kind === 'batch' ? ['--batch'] : [])];
+}
+
+// ---------------------------------------------------------------- the Python side
+
+interface PyTiming {
+  ms: Stats;
+  calls: number;
+  repeats: number;
+}
+
+interface PyCase {
+  name: string;
+  kind: CaseKind;
+  moocore: PyTiming;
+  hv?: number | number[];
+  optuna?: PyTiming | { skipped: string };
+  optunaHv?: number | number[];
+  nondominated?: PyTiming;
+  nondominatedCount?: number;
+  fronts?: number;
+}
+
+interface PythonResults {
+  python: string;
+  numpy: string;
+  moocore: string;
+  optuna: string | null;
+  optunaNote: string | null;
+  cases: PyCase[];
+}
+
+function runPythonBaseline(config: object): PythonResults {
+  const python = pythonExecutable();
+  const run = spawnSync(python, [join(here, 'hypervolume_baseline.py')], {
+    input: JSON.stringify(config),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`${python} bench/hypervolume_baseline.py exited with ${run.status ?? run.signal}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as PythonResults;
+}
+
+function isTiming(x: PyCase['optuna']): x is PyTiming {
+  return x !== undefined && 'ms' in x;
+}
+
+// ---------------------------------------------------------------- checks
+
+/** Largest relative difference between two lists of values (|a - b| / |b|; absolute when b = 0). */
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): number {
+  if (a.length !== b.length) throw new Error(`${what}: ${a.length} values against ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / (b[i] === 0 ? 1 : Math.abs(b[i]));
+    if (!(d <= worst)) worst = d; // NaN counts as the worst
+  }
+  return worst;
+}
+
+/** Ranks that differ (moalign 1-based against moocore 0-based + 1). */
+function rankMismatches(ours: ArrayLike<number>, moocore0: Int32Array): number {
+  if (ours.length !== moocore0.length) return Math.max(ours.length, moocore0.length);
+  let bad = 0;
+  for (let i = 0; i < ours.length; i++) if (ours[i] !== moocore0[i] + 1) bad++;
+  return bad;
+}
+
+// ---------------------------------------------------------------- report
+
+interface Row {
+  case: string;
+  nativeMs: number | null;
+  jsMs: number | null;
+  cliMs: number | null;
+  moocoreMs: number | null;
+  ratio: number | null;
+  optuna: string;
+  target: string;
+  met: boolean | null;
+}
+
+function fmt(x: number | null): string {
+  if (x === null) return '—';
+  const abs = Math.abs(x);
+  if (abs >= 100) return x.toFixed(0);
+  if (abs >= 10) return x.toFixed(1);
+  if (abs >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+function targetCell(target: Target, nativeMs: number, moocoreMs: number | null): { text: string; met: boolean | null } {
+  const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
+  if (target.kind === 'ms') {
+    const ok = nativeMs < target.max;
+    return { text: `< ${target.max} ms: ${mark(ok)}`, met: ok };
+  }
+  if (moocoreMs === null) return { text: 'no moocore time', met: null };
+  const ratio = nativeMs / moocoreMs;
+  if (target.kind === 'ratio') {
+    const ok = ratio <= target.max;
+    return { text: `ratio ≤ ${target.max.toFixed(1)}: ${mark(ok)}`, met: ok };
+  }
+  const ok = moocoreMs / nativeMs >= target.min;
+  return { text: `≥ ${target.min}x faster: ${mark(ok)} (${(moocoreMs / nativeMs).toFixed(1)}x)`, met: ok };
+}
+
+function formatTable(rows: Row[]): string {
+  const columns: { title: string; left?: boolean; cell: (r: Row) => string }[] = [
+    { title: 'case', left: true, cell: (r) => r.case },
+    { title: 'moalign native ms', cell: (r) => fmt(r.nativeMs) },
+    { title: 'moalign JS ms', cell: (r) => fmt(r.jsMs) },
+    { title: 'CLI ms', cell: (r) => fmt(r.cliMs) },
+    { title: 'moocore ms', cell: (r) => fmt(r.moocoreMs) },
+    { title: 'ratio native/moocore', cell: (r) => (r.ratio === null ? '—' : r.ratio < 0.1 ? r.ratio.toFixed(3) : r.ratio.toFixed(2)) },
+    { title: 'optuna ms', cell: (r) => r.optuna },
+    { title: 'target', left: true, cell: (r) => r.target },
+  ];
+  const cells = rows.map((r) => columns.map((c) => c.cell(r)));
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((line) => line[i].length)));
+  const pad = (v: string, i: number) => (columns[i].left ? v.padEnd(widths[i]) : v.padStart(widths[i]));
+  const line = (values: string[]) => `| ${values.map(pad).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (columns[i].left ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(columns.map((c) => c.title)), rule, ...cells.map(line)].join('\n');
+}
+
+function cpuModel(): string {
+  try {
+    const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1];
+    if (model) return model.trim();
+  } catch {
+    // no /proc: fall back to what Node reports
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+/** A bad command-line option: reported by its message alone. */
+class OptionError extends Error {}
+
+function positiveInt(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new OptionError(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      threads: { type: 'string' },
+      repeats: { type: 'string' },
+      'cli-runs': { type: 'string' },
+      'no-cli': { type: 'boolean' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'keep-data': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(
+      [
+        'usage: npm run bench -- hypervolume [options]',
+        '  --threads N    moalign CPU threads for batches (default: all cores); single fronts and sorts run on one thread',
+        '  --repeats N    timed repeats per case, after a warm-up (default 5)',
+        '  --cli-runs N   timed CLI runs per case, after one untimed run (default 3)',
+        '  --no-cli       skip the CLI column',
+        '  --only TEXT    only the cases whose name contains TEXT',
+        '  --out FILE     results file (default bench/results/hypervolume.json)',
+        '  --keep-data    keep the temporary data folder',
+      ].join('\n'),
+    );
+    return;
+  }
+  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  const threads = positiveInt(values.threads, availableParallelism(), 'threads');
+  const repeats = positiveInt(values.repeats, 5, 'repeats');
+  const cliRuns = positiveInt(values['cli-runs'], 3, 'cli-runs');
+  const withCli = !values['no-cli'];
+
+  const busyBefore = await cpuBusy();
+  if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+
+  const loaded = loadAddon();
+  setNumThreads(threads);
+  const info = runtimeInfo();
+  if (info.numThreads !== threads) throw new Error(`setNumThreads(${threads}) did not take: ${info.numThreads}`);
+  const cuda = info.cudaAvailable;
+  log(`${threads} threads, ${repeats} repeats, CUDA ${cuda ? `available (${info.cudaDevices.map((d) => d.name).join(', ')})` : 'not available'}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'moalign-hv-'));
+  try {
+    const defined = defineCases().filter((c) => values.only === undefined || c.name.includes(values.only));
+    if (defined.length === 0) throw new OptionError(`--only ${values.only}: no case matches`);
+    const dataStart = nowMs();
+    const cases = defined.map((c, i) => makeData(c, dir, i));
+    log(`data: ${cases.length} cases written to ${dir} in ${(nowMs() - dataStart).toFixed(0)} ms`);
+
+    // moalign in this process first, then the CLI, then Python: never two at once.
+    const ours: MoalignResult[] = [];
+    for (const c of cases) {
+      const r = await runMoalign(c, repeats, cuda);
+      log(`${c.name}: native ${fmt(r.native.ms.median)} ms, JS ${fmt(r.js?.ms.median ?? null)} ms${r.cuda ? `, cuda ${fmt(r.cuda.timing.ms.median)} ms` : ''}`);
+      ours.push(r);
+    }
+    const cli = cliCommand();
+    const cliResults: (CliResult | null)[] = [];
+    let cliStartup: CliResult | null = null;
+    if (withCli) {
+      log(`CLI: ${cli.how}, ${cliRuns} timed runs per case after one untimed run`);
+      const tiny = join(dir, 'one-point.txt');
+      writeFileSync(tiny, '0.5,0.5\n');
+      cliStartup = timeCli(cli.args, ['--threads', String(threads), 'hv', tiny, `--ref=${REF},${REF}`, '--minimise'], cliRuns);
+      log(`CLI start-up (hv of one 2-D point): ${fmt(cliStartup.wallMs.median)} ms`);
+      for (const c of cases) {
+        const r = timeCli(cli.args, cliArgs(c, threads), cliRuns);
+        log(`${c.name}: CLI ${fmt(r.wallMs.median)} ms`);
+        cliResults.push(r);
+      }
+    }
+
+    const py = runPythonBaseline({
+      dir,
+      repeats,
+      repeatSeconds: REPEAT_SECONDS,
+      budgetSeconds: BUDGET_SECONDS,
+      cases: cases.map((c, i) => ({
+        name: c.name,
+        kind: c.kind,
+        file: c.file,
+        n: c.n,
+        m: c.m,
+        ref: new Array<number>(c.m).fill(REF),
+        ...(c.kind === 'batch' ? { fronts: c.fronts, size: c.size } : {}),
+        ...(c.kind === 'sort' ? { ranksFile: `case${i}.ranks.i32` } : { optuna: c.optuna }),
+      })),
+    });
+
+    // Values: moalign (native, CLI, cuda) against moocore.
+    const checks: Record<string, unknown>[] = [];
+    let worstHv = 0;
+    let worstCli = null as number | null; // (assigned in a callback: keep TS from narrowing these to null)
+    let worstCuda = null as number | null;
+    let rankErrors = 0;
+    let cliRankErrors = null as number | null;
+    cases.forEach((c, i) => {
+      const p = py.cases[i];
+      if (p.name !== c.name) throw new Error(`the Python side answered ${p.name} for ${c.name}`);
+      const r = ours[i];
+      const check: Record<string, unknown> = { case: c.name };
+      if (c.kind === 'sort') {
+        const moocore0 = new Int32Array(new Uint8Array(readFileSync(join(dir, `case${i}.ranks.i32`))).buffer);
+        check.rankMismatches = rankMismatches(r.ranks!, moocore0);
+        check.cliRankMismatches = cliResults[i] ? rankMismatches(cliResults[i]!.values, moocore0) : null;
+        check.fronts = { moalign: r.ranks!.reduce((a, b) => Math.max(a, b), 0), moocore: p.fronts };
+        check.frontSize = { moalign: r.front!.count, moocore: p.nondominatedCount };
+        rankErrors += (check.rankMismatches as number) + (r.front!.count === p.nondominatedCount ? 0 : 1);
+        if (check.cliRankMismatches !== null) cliRankErrors = (cliRankErrors ?? 0) + (check.cliRankMismatches as number);
+      } else {
+        const ref = typeof p.hv === 'number' ? [p.hv] : p.hv!;
+        check.maxRelDiff = maxRelDiff(r.hv!, ref, c.name);
+        check.cliMaxRelDiff = cliResults[i] ? maxRelDiff(cliResults[i]!.values, ref, `${c.name} (CLI)`) : null;
+        worstHv = Math.max(worstHv, check.maxRelDiff as number);
+        if (check.cliMaxRelDiff !== null) worstCli = Math.max(worstCli ?? 0, check.cliMaxRelDiff as number);
+        if (r.cuda) {
+          check.cudaMaxRelDiff = maxRelDiff(r.cuda.hv, ref, `${c.name} (cuda)`);
+          worstCuda = Math.max(worstCuda ?? 0, check.cudaMaxRelDiff as number);
+        }
+        if (p.optunaHv !== undefined) {
+          check.optunaMaxRelDiff = maxRelDiff(typeof p.optunaHv === 'number' ? [p.optunaHv] : p.optunaHv, ref, `${c.name} (optuna)`);
+        }
+      }
+      checks.push(check);
+    });
+
+    const rows: Row[] = [];
+    cases.forEach((c, i) => {
+      const r = ours[i];
+      const p = py.cases[i];
+      const moocoreMs = p.moocore.ms.median;
+      const optuna = isTiming(p.optuna) ? fmt(p.optuna.ms.median) + (p.optuna.repeats === 1 && p.optuna.calls === 1 ? ' (1 call)' : '') : p.optuna ? `skipped: ${p.optuna.skipped}` : '—';
+      const t = targetCell(c.target, r.native.ms.median, moocoreMs);
+      rows.push({
+        case: c.name,
+        nativeMs: r.native.ms.median,
+        jsMs: r.js?.ms.median ?? null,
+        cliMs: cliResults[i]?.wallMs.median ?? null,
+        moocoreMs,
+        ratio: r.native.ms.median / moocoreMs,
+        optuna,
+        target: t.text,
+        met: t.met,
+      });
+      if (r.cuda) {
+        const g = targetCell(c.target, r.cuda.timing.ms.median, moocoreMs);
+        rows.push({ case: '  same, device cuda', nativeMs: r.cuda.timing.ms.median, jsMs: null, cliMs: null, moocoreMs, ratio: r.cuda.timing.ms.median / moocoreMs, optuna: '', target: g.text, met: g.met });
+      }
+      if (c.kind === 'sort') {
+        const f = r.front!.timing.ms.median;
+        const nd = p.nondominated!.ms.median;
+        rows.push({ case: '  first front only: paretoFront vs is_nondominated', nativeMs: f, jsMs: null, cliMs: null, moocoreMs: nd, ratio: f / nd, optuna: '', target: '', met: null });
+      }
+    });
+    if (cliStartup) rows.push({ case: 'CLI start-up: hv of one 2-D point', nativeMs: null, jsMs: null, cliMs: cliStartup.wallMs.median, moocoreMs: null, ratio: null, optuna: '', target: '', met: null });
+
+    const table = formatTable(rows);
+    const notes = [
+      `medians of ${repeats} repeats after a warm-up (a repeat: back-to-back calls lasting ≈${REPEAT_SECONDS} s, mean per call; CLI: median of ${cliRuns} runs after one untimed run)`,
+      `moalign: ${threads} threads for batches (--threads); single fronts and sorts run on one thread. moocore and optuna are single-threaded (nothing to pass them)`,
+      'moocore batches: a Python loop of moocore.hypervolume over the 1,000 fronts, its per-call overhead included; sorts: moocore.pareto_rank (all ranks)',
+      'JS: the same call from number[][] rows, conversion included; CLI: wall time of a fresh process (start-up and libtorch load included) via ' + (withCli ? cli.how : '(skipped)'),
+      `values against moocore (limit ${MAX_REL_DIFF} relative; ranks exactly): library (native = JS, bit for bit) max ${worstHv.toExponential(2)}, rank mismatches ${rankErrors}` +
+        (worstCli === null ? '' : `; CLI max ${worstCli.toExponential(2)}, rank mismatches ${cliRankErrors ?? 0}`) +
+        (worstCuda === null ? '' : `; cuda max ${worstCuda.toExponential(2)}`),
+      `optuna ${py.optuna ?? `not installed${py.optunaNote ? ` (${py.optunaNote})` : ''}`}: optuna._hypervolume.compute_hypervolume, skipped where one call or the batch loop would exceed ${BUDGET_SECONDS} s`,
+      `moocore ${py.moocore}, numpy ${py.numpy}, Python ${py.python}; data: DTLZ linear fronts (simplex sum = 1, minimisation, ref ${REF} on every axis), uniform points for the sorts`,
+    ];
+    console.log(`\n${table}\n`);
+    for (const note of notes) console.log(`- ${note}`);
+
+    const report = {
+      date: new Date().toISOString(),
+      command: `npm run bench -- hypervolume ${process.argv.slice(2).join(' ')}`.trim(),
+      machine: {
+        cpu: cpuModel(),
+        cores: availableParallelism(),
+        logicalCpus: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        kernel: release(),
+        node: process.version,
+        python: py.python,
+        busyBefore,
+        loadavg: loadavg(),
+        cuda: info.cudaAvailable ? info.cudaDevices : null,
+      },
+      versions: { moocore: py.moocore, numpy: py.numpy, optuna: py.optuna, optunaNote: py.optunaNote, buildInfo: loaded.buildInfo },
+      settings: { threads, repeats, cliRuns, cli: withCli ? cli.how : null, repeatSeconds: REPEAT_SECONDS, budgetSeconds: BUDGET_SECONDS, ref: REF },
+      cases: cases.map((c, i) => ({
+        name: c.name,
+        kind: c.kind,
+        m: c.m,
+        n: c.n,
+        fronts: c.fronts ?? null,
+        size: c.size ?? null,
+        target: c.target,
+        moalign: { native: ours[i].native, js: ours[i].js, cuda: ours[i].cuda?.timing ?? null, front: ours[i].front?.timing ?? null },
+        cli: cliResults[i] ? { wallMs: cliResults[i]!.wallMs, runs: cliResults[i]!.runs } : null,
+        moocore: py.cases[i].moocore,
+        moocoreNondominated: py.cases[i].nondominated ?? null,
+        optuna: py.cases[i].optuna ?? null,
+        hypervolume: c.kind === 'single' ? ours[i].hv![0] : null,
+        checks: checks[i],
+      })),
+      cliStartup: cliStartup ? { wallMs: cliStartup.wallMs, runs: cliStartup.runs } : null,
+      worstRelDiff: worstHv,
+      worstCliRelDiff: worstCli,
+      worstCudaRelDiff: worstCuda,
+      rankErrors,
+      cliRankErrors,
+      rows,
+      table,
+      notes,
+    };
+    mkdirSync(dirname(resultsFile), { recursive: true });
+    writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${resultsFile}`);
+    const cudaBad = worstCuda !== null && worstCuda > MAX_REL_DIFF;
+    const cliBad = (worstCli !== null && worstCli > MAX_REL_DIFF) || (cliRankErrors ?? 0) > 0;
+    if (worstHv > MAX_REL_DIFF || rankErrors > 0 || cliBad || cudaBad) {
+      const parts = [`library: max relative difference ${worstHv}, rank mismatches ${rankErrors}`];
+      if (cliBad) parts.push(`CLI: max relative difference ${worstCli}, rank mismatches ${cliRankErrors}`);
+      if (cudaBad) parts.push(`cuda: max relative difference ${worstCuda}`);
+      console.error(`moalign bench: values differ from moocore (${parts.join('; ')})`);
+      process.exitCode = 1;
+    }
+  } finally {
+    if (values['keep-data']) log(`data kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof OptionError)) throw err;
+  console.error(err.message); // a bad option: the message says it all
+  process.exitCode = 2;
+}
