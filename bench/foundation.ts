@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
 import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
+import { type Column, cpuModel, log, markdownTable, positiveInt, type Stats, stats } from './common.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
 const MATMUL_DTYPES = ['float32', 'float64'] as const;
@@ -31,25 +32,7 @@ const LOAD_SPAWNS = 3;
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'foundation.json');
 
-function log(message: string): void {
-  process.stderr.write(`[moalign] ${message}\n`);
-}
-
 // ---------------------------------------------------------------- statistics and timing
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  samples: number[];
-}
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
-}
 
 /** Mean microseconds per call of `fn` over `calls` back-to-back calls. */
 function usPerCall(fn: () => void, calls: number): number {
@@ -418,13 +401,7 @@ function spread(s: Stats | null): string {
   return s && s.samples.length > 1 ? `±${((50 * (s.max - s.min)) / s.median).toFixed(0)}%` : '';
 }
 
-interface Column {
-  title: string;
-  align: 'left' | 'right';
-  cell: (r: Row) => string;
-}
-
-const COLUMNS: Record<'case' | 'unit' | 'moalign' | 'moalignSpread' | 'python' | 'pythonSpread' | 'ratio', Column> = {
+const COLUMNS: Record<'case' | 'unit' | 'moalign' | 'moalignSpread' | 'python' | 'pythonSpread' | 'ratio', Column<Row>> = {
   case: { title: 'case', align: 'left', cell: (r) => r.case },
   unit: { title: 'unit', align: 'left', cell: (r) => `${r.unit} ${r.better === 'higher' ? '↑' : '↓'}` },
   moalign: { title: 'moalign', align: 'right', cell: (r) => (r.moalign ? fmt(r.moalign.median) : '—') },
@@ -433,33 +410,6 @@ const COLUMNS: Record<'case' | 'unit' | 'moalign' | 'moalignSpread' | 'python' |
   pythonSpread: { title: '±', align: 'right', cell: (r) => spread(r.python) },
   ratio: { title: 'moalign/python', align: 'right', cell: (r) => (r.ratio === null ? '—' : r.ratio.toFixed(2)) },
 };
-
-/** An aligned table that is also Markdown. */
-function formatTable(rows: Row[], columns: Column[]): string {
-  const cells = rows.map((r) => columns.map((c) => c.cell(r)));
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((line) => line[i].length)));
-  const pad = (v: string, i: number) => (columns[i].align === 'left' ? v.padEnd(widths[i]) : v.padStart(widths[i]));
-  const line = (values: string[]) => `| ${values.map(pad).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (columns[i].align === 'left' ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(columns.map((c) => c.title)), rule, ...cells.map(line)].join('\n');
-}
-
-function cpuModel(): string {
-  try {
-    const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1];
-    if (model) return model.trim();
-  } catch {
-    // no /proc: fall back to what Node reports
-  }
-  return cpus()[0]?.model ?? 'unknown';
-}
-
-function positiveInt(raw: string | undefined, fallback: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 // ---------------------------------------------------------------- main
 
@@ -557,8 +507,8 @@ async function main(): Promise<void> {
     diagnosticRow('  same, tight loop', boundary.copyIn.loopFaultsPerCall, null),
   ];
 
-  const table = formatTable(rows, Object.values(COLUMNS));
-  const diagnosticTable = formatTable(diagnostics, [COLUMNS.case, COLUMNS.moalign, COLUMNS.python]);
+  const table = markdownTable(rows, Object.values(COLUMNS));
+  const diagnosticTable = markdownTable(diagnostics, [COLUMNS.case, COLUMNS.moalign, COLUMNS.python]);
   console.log(`\n${table}\n`);
   console.log(`medians of ${repeats} repeats (load: of ${LOAD_SPAWNS} spawns); ± is half the min-max range; ↑/↓: which way is better`);
   console.log(otherLine);

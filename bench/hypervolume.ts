@@ -27,6 +27,7 @@ import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
+import { type Column, cpuModel, log, markdownTable, OptionError, positiveInt, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -36,10 +37,6 @@ const REPEAT_SECONDS = 0.2;
 const BUDGET_SECONDS = 10;
 const REF = 1.1;
 const MAX_REL_DIFF = 1e-12;
-
-function log(message: string): void {
-  process.stderr.write(`[moalign] ${message}\n`);
-}
 
 // ---------------------------------------------------------------- data
 
@@ -184,20 +181,6 @@ function makeData(c: Omit<BenchCase, 'data' | 'file' | 'textFile'>, dir: string,
 }
 
 // ---------------------------------------------------------------- statistics and timing
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  samples: number[];
-}
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
-}
 
 interface Timing {
   ms: Stats;
@@ -444,42 +427,17 @@ function targetCell(target: Target, nativeMs: number, moocoreMs: number | null):
 }
 
 function formatTable(rows: Row[]): string {
-  const columns: { title: string; left?: boolean; cell: (r: Row) => string }[] = [
-    { title: 'case', left: true, cell: (r) => r.case },
-    { title: 'moalign native ms', cell: (r) => fmt(r.nativeMs) },
-    { title: 'moalign JS ms', cell: (r) => fmt(r.jsMs) },
-    { title: 'CLI ms', cell: (r) => fmt(r.cliMs) },
-    { title: 'moocore ms', cell: (r) => fmt(r.moocoreMs) },
-    { title: 'ratio native/moocore', cell: (r) => (r.ratio === null ? '—' : r.ratio < 0.1 ? r.ratio.toFixed(3) : r.ratio.toFixed(2)) },
-    { title: 'optuna ms', cell: (r) => r.optuna },
-    { title: 'target', left: true, cell: (r) => r.target },
+  const columns: Column<Row>[] = [
+    { title: 'case', align: 'left', cell: (r) => r.case },
+    { title: 'moalign native ms', align: 'right', cell: (r) => fmt(r.nativeMs) },
+    { title: 'moalign JS ms', align: 'right', cell: (r) => fmt(r.jsMs) },
+    { title: 'CLI ms', align: 'right', cell: (r) => fmt(r.cliMs) },
+    { title: 'moocore ms', align: 'right', cell: (r) => fmt(r.moocoreMs) },
+    { title: 'ratio native/moocore', align: 'right', cell: (r) => (r.ratio === null ? '—' : r.ratio < 0.1 ? r.ratio.toFixed(3) : r.ratio.toFixed(2)) },
+    { title: 'optuna ms', align: 'right', cell: (r) => r.optuna },
+    { title: 'target', align: 'left', cell: (r) => r.target },
   ];
-  const cells = rows.map((r) => columns.map((c) => c.cell(r)));
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((line) => line[i].length)));
-  const pad = (v: string, i: number) => (columns[i].left ? v.padEnd(widths[i]) : v.padStart(widths[i]));
-  const line = (values: string[]) => `| ${values.map(pad).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (columns[i].left ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(columns.map((c) => c.title)), rule, ...cells.map(line)].join('\n');
-}
-
-function cpuModel(): string {
-  try {
-    const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1];
-    if (model) return model.trim();
-  } catch {
-    // no /proc: fall back to what Node reports
-  }
-  return cpus()[0]?.model ?? 'unknown';
-}
-
-/** A bad command-line option: reported by its message alone. */
-class OptionError extends Error {}
-
-function positiveInt(raw: string | undefined, fallback: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new OptionError(`--${name} must be a positive integer, got "${raw}"`);
-  return n;
+  return markdownTable(rows, columns);
 }
 
 // ---------------------------------------------------------------- main
