@@ -1,7 +1,9 @@
 // Helpers shared by the benchmark scripts: logging, statistics of timed samples, option parsing,
-// the machine's CPU model.
+// the machine's CPU model, running a Python baseline, Markdown tables.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { basename } from 'node:path';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 
 export function log(message: string): void {
   process.stderr.write(`[moalign] ${message}\n`);
@@ -31,7 +33,7 @@ export function positiveInt(raw: string | undefined, fallback: number, name: str
   return n;
 }
 
-export function cpuModel(): string {
+function cpuModel(): string {
   try {
     const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1];
     if (model) return model.trim();
@@ -55,4 +57,34 @@ export function markdownTable<R>(rows: R[], columns: Column<R>[]): string {
   const line = (values: string[]) => `| ${values.map(pad).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (columns[i].align === 'left' ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(columns.map((c) => c.title)), rule, ...cells.map(line)].join('\n');
+}
+
+/**
+ * Runs a Python baseline script with `config` as JSON on stdin (its stderr passes through) and
+ * parses the last line of its stdout as the JSON result.
+ */
+export function runPythonScript<T>(python: string, script: string, config: object, env?: NodeJS.ProcessEnv): T {
+  const run = spawnSync(python, [script], {
+    env,
+    input: JSON.stringify(config),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`${python} bench/${basename(script)} exited with ${run.status ?? run.signal}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/** The machine facts every benchmark report records. */
+export function machineFacts() {
+  return {
+    cpu: cpuModel(),
+    cores: availableParallelism(),
+    logicalCpus: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    loadavg: loadavg(),
+  };
 }

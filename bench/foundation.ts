@@ -10,7 +10,7 @@
 // Every figure is the median of `repeats` timed repeats that follow an untimed warm-up.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
 import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, cpuModel, log, markdownTable, positiveInt, type Stats, stats } from './common.js';
+import { type Column, log, machineFacts, markdownTable, positiveInt, runPythonScript, type Stats, stats } from './common.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
 const MATMUL_DTYPES = ['float32', 'float64'] as const;
@@ -350,16 +350,7 @@ interface PythonResults {
 }
 
 function runPythonBaseline(python: string, env: NodeJS.ProcessEnv, config: object): PythonResults {
-  const run = spawnSync(python, [join(here, 'foundation_baseline.py')], {
-    env,
-    input: JSON.stringify(config),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'inherit'],
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`${python} bench/foundation_baseline.py exited with ${run.status ?? run.signal}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as PythonResults;
+  return runPythonScript<PythonResults>(python, join(here, 'foundation_baseline.py'), config, env);
 }
 
 // ---------------------------------------------------------------- report
@@ -518,18 +509,12 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     command: `npx tsx bench/foundation.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: {
-      cpu: cpuModel(),
-      cores: availableParallelism(),
-      logicalCpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      kernel: release(),
-      node: process.version,
+      ...machineFacts(),
       python: py.python,
       torch: lt.fullVersion,
       threads,
       /** Busy share of all CPUs in the second before the run, and the share other processes took in each section. */
       busyBefore,
-      loadavg: loadavg(),
       otherLoad: otherLoads,
     },
     torch: {

@@ -18,7 +18,7 @@
 // moalign's values must equal moocore's (relative difference ≤ 1e-12; ranks exactly).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, cpuModel, log, markdownTable, OptionError, positiveInt, type Stats, stats } from './common.js';
+import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, runPythonScript, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -350,16 +350,7 @@ interface PythonResults {
 }
 
 function runPythonBaseline(config: object): PythonResults {
-  const python = pythonExecutable();
-  const run = spawnSync(python, [join(here, 'hypervolume_baseline.py')], {
-    input: JSON.stringify(config),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`${python} bench/hypervolume_baseline.py exited with ${run.status ?? run.signal}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as PythonResults;
+  return runPythonScript<PythonResults>(pythonExecutable(), join(here, 'hypervolume_baseline.py'), config);
 }
 
 function isTiming(x: PyCase['optuna']): x is PyTiming {
@@ -620,15 +611,9 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       command: `npm run bench -- hypervolume ${process.argv.slice(2).join(' ')}`.trim(),
       machine: {
-        cpu: cpuModel(),
-        cores: availableParallelism(),
-        logicalCpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-        node: process.version,
+        ...machineFacts(),
         python: py.python,
         busyBefore,
-        loadavg: loadavg(),
         cuda: info.cudaAvailable ? info.cudaDevices : null,
       },
       versions: { moocore: py.moocore, numpy: py.numpy, optuna: py.optuna, optunaNote: py.optunaNote, buildInfo: loaded.buildInfo },

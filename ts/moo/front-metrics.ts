@@ -2,7 +2,7 @@
 // sparsity and spacing, in the space shared by every front of a comparison. Thin over
 // native/core/moo/front_metrics; values are never scaled by 100.
 import { native } from '../native/loader.js';
-import { type OnOutside } from './hypervolume.js';
+import { type OnOutside, reportOutside } from './hypervolume.js';
 import { type Points, toMatrix, toVector } from './points.js';
 
 export interface NormalisationBounds {
@@ -105,11 +105,7 @@ export function frontMetrics(points: Points, preferences: Points, opts: FrontMet
     sparsity: sparsityVariant,
     spacing: spacingVariant,
   });
-  if (r.hvDropped > 0 && (opts.onOutside ?? 'warn') !== 'ignore') {
-    const message = `${r.hvDropped} of ${p.n} points do not strictly dominate the reference point and add nothing to the hypervolume`;
-    if (opts.onOutside === 'error') throw new RangeError(message);
-    process.emitWarning(message, { code: 'MOALIGN_HV_OUTSIDE' });
-  }
+  reportOutside(r.hvDropped, p.n, opts.onOutside);
   const means = rowsOf(p.data, m);
   const prefRows = rowsOf(prefs.data, m);
   return {

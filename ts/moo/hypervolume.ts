@@ -34,7 +34,8 @@ function warnIfCostly(m: number): void {
   }
 }
 
-function reportOutside(dropped: number, total: number, onOutside: OnOutside = 'warn', where = ''): void {
+/** Applies `onOutside` once `dropped` of `total` points were found outside the reference point. */
+export function reportOutside(dropped: number, total: number, onOutside: OnOutside = 'warn', where = ''): void {
   if (dropped === 0 || onOutside === 'ignore') return;
   const all = dropped === total;
   const message = `${where}${dropped} of ${total} points do not strictly dominate the reference point and add nothing to the hypervolume${all ? ' (hypervolume 0)' : ''}`;
@@ -42,12 +43,18 @@ function reportOutside(dropped: number, total: number, onOutside: OnOutside = 'w
   process.emitWarning(message, { code: 'MOALIGN_HV_OUTSIDE' });
 }
 
-/** Exact hypervolume of one front, on the calling thread: 2-D sort + sweep, 3-D O(n log n), 4-D O(n²), 5-D+ WFG. */
-export function hypervolume(points: Points, opts: HypervolumeOptions): HypervolumeResult {
+/** One front and its options as the native calls take them. */
+function singleFront(points: Points, opts: HypervolumeOptions) {
   const { data, m, n } = toMatrix(points, 'points', opts.ref.length);
   const ref = toVector(opts.ref, m, 'ref');
   warnIfCostly(m);
-  const result = native().hypervolume(data, m, ref, minimiseMask(opts.minimise, m));
+  return { data, m, n, ref, mask: minimiseMask(opts.minimise, m) };
+}
+
+/** Exact hypervolume of one front, on the calling thread: 2-D sort + sweep, 3-D O(n log n), 4-D O(n²), 5-D+ WFG. */
+export function hypervolume(points: Points, opts: HypervolumeOptions): HypervolumeResult {
+  const { data, m, n, ref, mask } = singleFront(points, opts);
+  const result = native().hypervolume(data, m, ref, mask);
   reportOutside(result.dropped, n, opts.onOutside);
   return result;
 }
@@ -57,10 +64,8 @@ export function hypervolume(points: Points, opts: HypervolumeOptions): Hypervolu
  * dominates (duplicates included) and for points outside the reference point.
  */
 export function hypervolumeContributions(points: Points, opts: HypervolumeOptions): Float64Array {
-  const { data, m, n } = toMatrix(points, 'points', opts.ref.length);
-  const ref = toVector(opts.ref, m, 'ref');
-  warnIfCostly(m);
-  const result = native().hypervolumeContributions(data, m, ref, minimiseMask(opts.minimise, m));
+  const { data, m, n, ref, mask } = singleFront(points, opts);
+  const result = native().hypervolumeContributions(data, m, ref, mask);
   reportOutside(result.dropped, n, opts.onOutside);
   return result.contributions;
 }
