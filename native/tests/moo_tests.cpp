@@ -156,8 +156,7 @@ void moo_batch_threads() {
         return hypervolume_batch(b.view(m), {}, never);
       });
       for (std::size_t f = 0; f + 1 < b.offsets.size(); ++f) {
-        const Points front{b.data.data() + b.offsets[f] * m, static_cast<std::size_t>(b.offsets[f + 1] - b.offsets[f]), m};
-        const HypervolumeResult one = hypervolume(front, b.ref.data(), {});
+        const HypervolumeResult one = hypervolume(b.view(m).front(f), b.ref.data(), {});
         CHECK(std::memcmp(&one.hypervolume, &r.hypervolume[f], sizeof(double)) == 0);
         CHECK(static_cast<std::size_t>(r.dropped[f]) == one.dropped);
       }
@@ -215,9 +214,9 @@ void moo_gpu_bench() {
       }
       return best;
     };
+    if (const char* wanted = std::getenv("MOO_BENCH_THREADS")) on_compute_thread([&] { set_num_threads(std::atoi(wanted)); });
     const int threads = on_compute_thread([] { return at::get_num_threads(); });
     BatchResult cpu;
-    if (const char* serial = std::getenv("MOO_BENCH_THREADS")) on_compute_thread([&] { set_num_threads(std::atoi(serial)); });
     const double cpu_ms = time([&] { cpu = on_compute_thread([&] { return hypervolume_batch(b.view(m), {}, never); }); });
     std::printf("moo_gpu_bench m=%zu fronts=1000 n=100: cpu sweeps (%d threads) %.3f ms\n", m, threads, cpu_ms);
     for (std::string device : {"cpu", "cuda"}) {

@@ -72,9 +72,7 @@ BatchResult hypervolume_batch_tensor(const FrontBatch& b, const MinimiseMask& ma
   std::vector<std::vector<double>> shifted(b.fronts);
   std::size_t n_max = 1;
   for (std::size_t f = 0; f < b.fronts; ++f) {
-    const std::size_t row0 = static_cast<std::size_t>(b.offsets[f]);
-    const Points front{b.data + row0 * b.m, static_cast<std::size_t>(b.offsets[f + 1]) - row0, b.m};
-    out.dropped[f] = static_cast<std::int32_t>(shift_to_origin(front, b.ref + (b.ref_per_front ? f * b.m : 0), mask, shifted[f]));
+    out.dropped[f] = static_cast<std::int32_t>(shift_to_origin(b.front(f), b.front_ref(f), mask, shifted[f]));
     n_max = std::max(n_max, shifted[f].size() / b.m);
   }
   // Chunks of fronts small enough for the (B, N, N) slice tensors of m = 3.

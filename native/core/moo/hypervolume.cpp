@@ -98,8 +98,7 @@ void check_batch(const FrontBatch& b) {
                           std::to_string(b.rows) + ")");
   }
   for (std::size_t f = 0; f < b.fronts; ++f) {
-    const Points front{b.data + static_cast<std::size_t>(b.offsets[f]) * b.m, static_cast<std::size_t>(b.offsets[f + 1] - b.offsets[f]), b.m};
-    check_points(front, "fronts", static_cast<std::ptrdiff_t>(f));
+    check_points(b.front(f), "fronts", static_cast<std::ptrdiff_t>(f));
   }
   check_ref(b.ref, b.ref_per_front ? b.fronts * b.m : b.m, "ref");
 }
@@ -125,9 +124,7 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
       std::vector<double> q;
       for (std::size_t f; (f = next.fetch_add(1)) < b.fronts;) {
         if (cancel.cancelled()) break;
-        const std::size_t row0 = static_cast<std::size_t>(b.offsets[f]);
-        const Points front{b.data + row0 * b.m, static_cast<std::size_t>(b.offsets[f + 1]) - row0, b.m};
-        const HypervolumeResult r = front_hypervolume(front, b.ref + (b.ref_per_front ? f * b.m : 0), mask, q);
+        const HypervolumeResult r = front_hypervolume(b.front(f), b.front_ref(f), mask, q);
         out.hypervolume[f] = r.hypervolume;
         out.dropped[f] = static_cast<std::int32_t>(r.dropped);
         const std::size_t finished = done.fetch_add(1) + 1;

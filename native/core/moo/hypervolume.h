@@ -36,6 +36,13 @@ struct FrontBatch {
   std::size_t m = 0;
   const double* ref = nullptr;  // m values, or fronts * m when ref_per_front
   bool ref_per_front = false;
+
+  // Front f's rows and reference point (offsets already checked).
+  Points front(std::size_t f) const {
+    const std::size_t row0 = static_cast<std::size_t>(offsets[f]);
+    return Points{data + row0 * m, static_cast<std::size_t>(offsets[f + 1]) - row0, m};
+  }
+  const double* front_ref(std::size_t f) const { return ref + (ref_per_front ? f * m : 0); }
 };
 
 struct BatchResult {

@@ -18,9 +18,6 @@ struct Points {
 // Per objective: 1 = minimise. Empty = maximise every objective.
 using MinimiseMask = std::vector<std::uint8_t>;
 
-// Beyond this many objectives exact hypervolume is allowed but costly (#P-hard in m).
-constexpr std::size_t kManyObjectives = 10;
-
 // Throws InvalidArgument unless m >= 1 and every value is finite. The message names the row and
 // column (0-based), and the front when `front` >= 0.
 void check_points(Points p, const char* what, std::ptrdiff_t front = -1);
