@@ -77,13 +77,21 @@ double hv_wfg(double* q, std::size_t n, std::size_t m) {
   for (std::size_t k = 0; k < n; ++k) std::copy_n(q + order[k] * m, m, sorted.data() + k * m);
 
   const std::size_t d = m - 1;  // the limit sets' dimension
+  // For m = 5 the limit sets go to HV4D+ already sorted by their 4th coordinate, with no sort per
+  // set: min(a4, b4) is a4 for every b with b4 >= a4 (a tie, in any order) and b4 otherwise, so
+  // visiting the later rows in order of b4 descending yields each limit set in order.
+  std::vector<std::uint32_t> visit(n);
+  std::iota(visit.begin(), visit.end(), 0u);
+  if (d == 4) std::sort(visit.begin(), visit.end(), [&](std::uint32_t a, std::uint32_t b) { return sorted[a * m + 3] > sorted[b * m + 3]; });
   double total = 0;
   std::vector<double> limit;
   for (std::size_t k = 0; k < n; ++k) {
     const double* a = sorted.data() + k * m;
     limit.clear();
     bool covered = false;  // a later row weakly dominates a in the first d coordinates
-    for (std::size_t j = k + 1; j < n && !covered; ++j) {
+    for (std::size_t t = 0; t < n && !covered; ++t) {
+      const std::size_t j = visit[t];
+      if (j <= k) continue;
       const double* b = sorted.data() + j * m;
       bool b_covers = true;
       for (std::size_t i = 0; i < d; ++i) {
@@ -94,8 +102,10 @@ double hv_wfg(double* q, std::size_t n, std::size_t m) {
       covered = b_covers;
     }
     if (covered) continue;  // nothing of a's slab is exclusive
-    const std::size_t t = keep_nondominated(limit, limit.size() / d, d);
-    total += a[m - 1] * (box_volume(a, d) - hv_wfg(limit.data(), t, d));
+    const std::size_t t = limit.size() / d;
+    // The 3-D and 4-D kernels skip dominated rows at O(n) each; filtering first would cost O(n^2).
+    const double limit_hv = d == 4 ? hv4d_sorted(limit.data(), t) : hv_wfg(limit.data(), keep_nondominated(limit, t, d), d);
+    total += a[m - 1] * (box_volume(a, d) - limit_hv);
   }
   return total;
 }
