@@ -2,6 +2,7 @@
 #include "addon.h"
 
 #include "cancel_token_wrap.h"
+#include "causal_lm_wrap.h"
 #include "tensor_wrap.h"
 
 namespace moalign::napi {
@@ -13,6 +14,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   cancel_token_constructor = Napi::Persistent(cancel_token);
   exports.Set("Tensor", tensor);
   exports.Set("CancelToken", cancel_token);
+  exports.Set("CausalLM", CausalLMWrap::define(env));
   register_runtime(env, exports);
   register_benchmarks(env, exports);
   register_moo(env, exports);

@@ -97,6 +97,34 @@ std::string option_string(const Napi::Object& options, const char* key, const st
   return v.As<Napi::String>().Utf8Value();
 }
 
+double option_number(const Napi::Object& options, const char* key, double fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throw_type_error(options.Env(), std::string(key) + " must be a finite number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+bool option_bool(const Napi::Object& options, const char* key, bool fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) throw_type_error(options.Env(), std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::vector<std::string> option_strings(const Napi::Object& options, const char* key) {
+  Napi::Value v = options.Get(key);
+  std::vector<std::string> out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw_type_error(options.Env(), std::string(key) + " must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value s = a.Get(i);
+    if (!s.IsString()) throw_type_error(options.Env(), std::string(key) + " must be an array of strings");
+    out.push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
 DType option_dtype(const Napi::Object& options, const char* key, DType fallback) {
   const std::string name = option_string(options, key, "");
   if (name.empty()) return fallback;

@@ -22,6 +22,9 @@ Napi::Array from_shape(Napi::Env env, const std::vector<int64_t>& shape);
 // Options-object readers: missing/undefined keys give the default; wrong types throw.
 int option_int(const Napi::Object& options, const char* key, int fallback, int min_value);
 std::string option_string(const Napi::Object& options, const char* key, const std::string& fallback);
+double option_number(const Napi::Object& options, const char* key, double fallback);  // any finite number
+bool option_bool(const Napi::Object& options, const char* key, bool fallback);
+std::vector<std::string> option_strings(const Napi::Object& options, const char* key);  // missing: empty
 DType option_dtype(const Napi::Object& options, const char* key, DType fallback);
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t index);
 

@@ -95,8 +95,93 @@ export type NativeErrorCode =
   | 'ERR_MOALIGN_DISPOSED'
   | 'ABORT_ERR';
 
+/** The shape of a decoder-only LM (ts/engine/config.ts reads it from a Hugging Face config.json). */
+export interface NativeModelConfig {
+  layout: 'gpt2' | 'llama';
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Default numHeads (no grouped-query attention). */
+  numKvHeads?: number;
+  /** Default hiddenSize / numHeads. */
+  headDim?: number;
+  intermediateSize: number;
+  maxPositions: number;
+  normEps?: number;
+  ropeTheta?: number;
+  /** Llama layout with q/k/v biases (Qwen2). */
+  qkvBias?: boolean;
+  tieEmbeddings?: boolean;
+  /** > 0: a sequence-classification head `score` instead of the LM head. */
+  numLabels?: number;
+  /** Tensor-name prefix of the body: "transformer." (GPT-2), "model." (Llama), or "". */
+  prefix?: string;
+}
+
+export interface NativeLoraOptions {
+  /** Module-name suffixes, e.g. ["q_proj", "v_proj"] or ["c_attn"]. */
+  targets: string[];
+  rank?: number;
+  alpha?: number;
+  seed?: number;
+}
+
+export interface NativeGenerateOptions {
+  maxNewTokens?: number;
+  greedy?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  eosIds?: number[];
+  padId?: number;
+}
+
+export interface NativeGenerateResult {
+  /** New tokens per prompt, EOS excluded. */
+  tokens: number[][];
+  stoppedAtEos: boolean[];
+  generated: number;
+  seconds: number;
+}
+
+/** A Hugging Face decoder-only model (or reward model) held by native code. Token tensors are
+ *  int32 or int64 (B, T); attention masks (B, T) with 1 for tokens and 0 for padding, either side. */
+export interface NativeCausalLM {
+  /** (B, T, V) float32. */
+  logits(ids: NativeTensor, attentionMask?: NativeTensor): NativeTensor;
+  /** (B, numLabels) float32: the score at each row's last token. */
+  scores(ids: NativeTensor, attentionMask?: NativeTensor): NativeTensor;
+  /** Mean causal-LM loss over labels != -100 (shifted inside); backward=true accumulates gradients. */
+  loss(ids: NativeTensor, attentionMask: NativeTensor | undefined, labels: NativeTensor, backward?: boolean): number;
+  logProbs(ids: NativeTensor, attentionMask: NativeTensor | undefined, labels: NativeTensor): { sum: Float64Array; mean: Float64Array; tokens: Int32Array };
+  generate(
+    prompts: number[][],
+    options: NativeGenerateOptions,
+    cancel?: NativeCancelToken,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<NativeGenerateResult>;
+  parameterNames(trainableOnly?: boolean): string[];
+  parameter(name: string): NativeTensor;
+  setFullFinetune(trainable: boolean): void;
+  addLora(options: NativeLoraOptions): void;
+  /** Reads peft's adapter_model.safetensors from `dir`. */
+  loadLora(dir: string, options: NativeLoraOptions): void;
+  /** Writes the adapter tensors under peft's names, atomically. */
+  saveLora(file: string): void;
+  setAdaptersEnabled(enabled: boolean): void;
+  mergeAdapters(): void;
+  unmergeAdapters(): void;
+  /** model.safetensors with the original names; dtype 'float32' | 'bfloat16' | 'float16' or the compute dtype. */
+  save(file: string, dtype?: string): void;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
 export interface NativeAddon {
   Tensor: NativeTensorConstructor;
+  CausalLM: new (dir: string, config: NativeModelConfig, options?: { dtype?: string; device?: string }) => NativeCausalLM;
   CancelToken: new () => NativeCancelToken;
   buildInfo(): BuildInfo;
   runtimeInfo(): RuntimeInfo;

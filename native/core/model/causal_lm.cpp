@@ -1,0 +1,369 @@
+#include "core/model/causal_lm.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/cumsum.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/log_softmax.h>
+#include <ATen/ops/multinomial.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/sort.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/topk.h>
+#include <ATen/ops/zeros.h>
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "core/adapters/lora.h"
+#include "core/aten_bridge.h"
+#include "core/errors.h"
+#include "core/model/safetensors.h"
+#include "core/model/transformer.h"
+
+namespace moalign::model {
+
+namespace {
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "bfloat16") return at::kBFloat16;
+  if (name == "float16") return at::kHalf;
+  throw InvalidArgument("dtype must be float32, bfloat16 or float16, not " + name);
+}
+
+// "…self_attn.q_proj" ends with "q_proj" at a name boundary.
+bool ends_with_module(const std::string& name, const std::string& suffix) {
+  if (suffix.size() > name.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  return name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '.';
+}
+
+const std::string kPeftPrefix = "base_model.model.";
+
+}  // namespace
+
+struct CausalLM::Impl {
+  Transformer body;
+  at::Device device;
+  at::ScalarType dtype;
+  struct Attached {
+    Linear* linear;
+    std::shared_ptr<adapters::Adapter> adapter;
+  };
+  std::vector<Attached> adapters;
+
+  // ids (B, T) int64 and key mask (B, T) bool on the device; positions count real tokens only,
+  // so left- and right-padded rows see the same positions as unpadded ones.
+  struct Inputs {
+    at::Tensor ids, key_mask, positions;
+    bool padded;
+  };
+  Inputs inputs(const Batch& batch) const {
+    const at::Tensor& ids = aten(batch.ids);
+    if (ids.dim() != 2) throw InvalidArgument("ids must be (batch, tokens), got " + std::to_string(ids.dim()) + " dimensions");
+    Inputs in;
+    in.ids = ids.to(at::kLong).to(device);
+    if (batch.attention_mask.defined()) {
+      const at::Tensor& m = aten(batch.attention_mask);
+      if (m.sizes() != ids.sizes()) throw InvalidArgument("attention_mask must have the shape of ids");
+      in.key_mask = m.to(device).ne(0);
+    } else {
+      in.key_mask = at::full(ids.sizes(), true, at::TensorOptions().dtype(at::kBool).device(device));
+    }
+    const int64_t vocab = body.config().vocab_size;
+    if (in.ids.numel() > 0 && (in.ids.min().item<int64_t>() < 0 || in.ids.max().item<int64_t>() >= vocab))
+      throw InvalidArgument("token ids must lie in [0, " + std::to_string(vocab) + ")");
+    if (ids.size(1) > body.config().max_positions)
+      throw InvalidArgument(std::to_string(ids.size(1)) + " tokens exceed the model's context of " + std::to_string(body.config().max_positions));
+    in.positions = (at::cumsum(in.key_mask.to(at::kLong), 1) - 1).clamp_min(0);
+    in.padded = !in.key_mask.all().item<bool>();
+    return in;
+  }
+
+  at::Tensor hidden(const Inputs& in) const {
+    AttentionMask mask;
+    if (in.padded) mask.key_mask = in.key_mask;
+    return body.hidden(in.ids, in.positions, mask, nullptr);
+  }
+
+  // (B, T-1) log p(labels[t+1] | ids[..t]) and the valid mask, float32.
+  std::pair<at::Tensor, at::Tensor> token_log_probs(const Inputs& in, const at::Tensor& labels_in) const {
+    const at::Tensor labels = labels_in.to(at::kLong).to(device);
+    if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
+    const int64_t T = labels.size(1);
+    const at::Tensor logits = body.lm_logits(hidden(in)).narrow(1, 0, T - 1).to(at::kFloat);  // (B, T-1, V)
+    const at::Tensor target = labels.narrow(1, 1, T - 1);
+    const at::Tensor valid = target.ne(-100);
+    const at::Tensor lp = at::log_softmax(logits, -1).gather(-1, target.clamp_min(0).unsqueeze(-1)).squeeze(-1);
+    return {lp * valid, valid};
+  }
+};
+
+CausalLM::CausalLM(const std::string& dir, const ModelConfig& config, const LoadOptions& options) {
+  const at::ScalarType dtype = parse_dtype(options.dtype);
+  const at::Device device(options.device);
+  SafetensorsCheckpoint weights(dir);
+  impl_ = std::make_unique<Impl>(Impl{Transformer(config, weights, dtype), device, dtype, {}});
+  if (device.type() != at::kCPU) throw InvalidArgument("device " + options.device + ": only cpu is wired up so far");
+}
+
+CausalLM::~CausalLM() = default;
+CausalLM::CausalLM(CausalLM&&) noexcept = default;
+CausalLM& CausalLM::operator=(CausalLM&&) noexcept = default;
+
+const ModelConfig& CausalLM::config() const { return impl_->body.config(); }
+
+Tensor CausalLM::logits(const Batch& batch) const {
+  at::NoGradGuard no_grad;
+  const auto in = impl_->inputs(batch);
+  return wrap(impl_->body.lm_logits(impl_->hidden(in)).to(at::kFloat).cpu());
+}
+
+Tensor CausalLM::scores(const Batch& batch) const {
+  at::NoGradGuard no_grad;
+  const auto in = impl_->inputs(batch);
+  const at::Tensor s = impl_->body.scores(impl_->hidden(in));  // (B, T, L)
+  // The last real token of each row (right padding) or the last slot (left padding).
+  const int64_t T = in.ids.size(1);
+  const at::Tensor slot = at::arange(T, at::TensorOptions().dtype(at::kLong).device(impl_->device));
+  const at::Tensor last = (slot.unsqueeze(0) * in.key_mask.to(at::kLong)).argmax(1);  // (B)
+  const at::Tensor picked = s.gather(1, last.view({-1, 1, 1}).expand({s.size(0), 1, s.size(2)})).squeeze(1);
+  return wrap(picked.to(at::kFloat).cpu());
+}
+
+double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward) {
+  const auto in = impl_->inputs(batch);
+  const at::Tensor labels = aten(labels_t).to(at::kLong).to(impl_->device);
+  if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
+  const int64_t T = labels.size(1), V = config().vocab_size;
+  const at::Tensor target = labels.narrow(1, 1, T - 1).reshape({-1});
+  if (!target.ne(-100).any().item<bool>()) throw InvalidArgument("no label positions: every label is -100");
+  const at::Tensor logits = impl_->body.lm_logits(impl_->hidden(in)).narrow(1, 0, T - 1).reshape({-1, V}).to(at::kFloat);
+  const at::Tensor loss = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -100);
+  if (backward) loss.backward();
+  return loss.item<double>();
+}
+
+SequenceLogProbs CausalLM::log_probs(const Batch& batch, const Tensor& labels) const {
+  at::NoGradGuard no_grad;
+  const auto in = impl_->inputs(batch);
+  const auto [lp, valid] = impl_->token_log_probs(in, aten(labels));
+  const at::Tensor sum = lp.sum(1).to(at::kDouble).cpu(), count = valid.sum(1).cpu();
+  SequenceLogProbs out;
+  for (int64_t b = 0; b < sum.size(0); ++b) {
+    const double s = sum[b].item<double>();
+    const int64_t n = count[b].item<int64_t>();
+    out.sum.push_back(s);
+    out.tokens.push_back(n);
+    out.mean.push_back(n > 0 ? s / static_cast<double>(n) : 0.0);
+  }
+  return out;
+}
+
+GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& o, const CancelToken* cancel,
+                                  const StepProgress& progress) const {
+  at::NoGradGuard no_grad;
+  const auto start_time = std::chrono::steady_clock::now();
+  const ModelConfig& c = config();
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  if (B == 0) return {};
+  if (o.max_new_tokens < 0) throw InvalidArgument("max_new_tokens must be >= 0");
+  if (!o.greedy && !(o.temperature > 0)) throw InvalidArgument("temperature must be > 0 when sampling");
+  if (!(o.top_p > 0 && o.top_p <= 1)) throw InvalidArgument("top_p must lie in (0, 1]");
+  int64_t P = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    if (prompts[i].empty()) throw InvalidArgument("prompt " + std::to_string(i) + " is empty");
+    for (int64_t t : prompts[i])
+      if (t < 0 || t >= c.vocab_size) throw InvalidArgument("prompt " + std::to_string(i) + ": token id " + std::to_string(t) + " outside the vocabulary");
+    P = std::max<int64_t>(P, static_cast<int64_t>(prompts[i].size()));
+  }
+  if (P + o.max_new_tokens > c.max_positions)
+    throw InvalidArgument("the longest prompt (" + std::to_string(P) + " tokens) plus max_new_tokens (" + std::to_string(o.max_new_tokens) +
+                          ") exceeds the model's context of " + std::to_string(c.max_positions));
+  const at::Device device = impl_->device;
+  const auto long_opts = at::TensorOptions().dtype(at::kLong);
+  // Left padding: every prompt ends at slot P - 1, so new tokens share slot indices.
+  at::Tensor ids = at::full({B, P}, o.pad_id, long_opts), key_mask = at::zeros({B, P + o.max_new_tokens}, at::TensorOptions().dtype(at::kBool));
+  std::vector<int64_t> next_position(B);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& p = prompts[b];
+    const int64_t n = static_cast<int64_t>(p.size());
+    ids[b].narrow(0, P - n, n).copy_(at::tensor(p, long_opts));
+    key_mask[b].narrow(0, P - n, n).fill_(true);
+    next_position[b] = n;
+  }
+  key_mask = key_mask.to(device);
+  const at::Tensor prompt_mask = key_mask.narrow(1, 0, P);
+  at::Tensor positions = (at::cumsum(prompt_mask.to(at::kLong), 1) - 1).clamp_min(0);
+  KvCache cache = impl_->body.new_cache(B, P + o.max_new_tokens, at::TensorOptions().dtype(impl_->dtype).device(device));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  const std::set<int64_t> eos(o.eos_ids.begin(), o.eos_ids.end());
+
+  GenerateResult result;
+  result.tokens.assign(B, {});
+  result.stopped_at_eos.assign(B, false);
+  at::Tensor step_ids = ids.to(device);
+  int64_t live = B;
+  for (int64_t step = 0; step < o.max_new_tokens && live > 0; ++step) {
+    if (cancel) cancel->throw_if_cancelled();
+    AttentionMask mask{key_mask, cache.length};
+    const at::Tensor h = impl_->body.hidden(step_ids, positions.to(device), mask, &cache);
+    at::Tensor logits = impl_->body.lm_logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).to(at::kFloat).cpu();  // (B, V)
+    at::Tensor next;
+    if (o.greedy) {
+      next = logits.argmax(-1);
+    } else {
+      logits = logits / o.temperature;
+      if (o.top_k > 0 && o.top_k < logits.size(-1)) {
+        const at::Tensor kth = std::get<0>(at::topk(logits, o.top_k, -1)).narrow(-1, o.top_k - 1, 1);
+        logits = logits.masked_fill(logits < kth, -INFINITY);
+      }
+      if (o.top_p < 1) {
+        auto [sorted, order] = at::sort(logits, -1, /*descending=*/true);
+        const at::Tensor probs = at::softmax(sorted, -1);
+        const at::Tensor before = probs.cumsum(-1) - probs;  // mass of the better tokens
+        sorted = sorted.masked_fill(before > o.top_p, -INFINITY);
+        logits = logits.scatter(-1, order, sorted);
+      }
+      next = at::multinomial(at::softmax(logits, -1), 1, false, generator).squeeze(-1);
+    }
+    const auto* chosen = next.data_ptr<int64_t>();
+    std::vector<int64_t> feed(B, o.pad_id);
+    for (int64_t b = 0; b < B; ++b) {
+      if (result.stopped_at_eos[b]) continue;
+      if (eos.count(chosen[b])) {
+        result.stopped_at_eos[b] = true;
+        --live;
+        continue;
+      }
+      result.tokens[b].push_back(chosen[b]);
+      ++result.generated;
+      feed[b] = chosen[b];
+    }
+    const int64_t slot = P + step;
+    key_mask.narrow(1, slot, 1).fill_(true);
+    step_ids = at::tensor(feed, long_opts).view({B, 1}).to(device);
+    positions = at::tensor(next_position, long_opts).view({B, 1});
+    for (auto& p : next_position) ++p;
+    if (progress) progress(static_cast<double>(step + 1), static_cast<double>(o.max_new_tokens));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  return result;
+}
+
+std::vector<std::string> CausalLM::parameter_names(bool trainable_only) const {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : impl_->body.named_tensors())
+    if (!trainable_only || t.requires_grad()) out.push_back(name);
+  for (const auto& a : impl_->adapters)
+    for (const auto& [name, t] : a.adapter->parameters())
+      if (!trainable_only || t.requires_grad()) out.push_back(kPeftPrefix + a.linear->name + "." + name);
+  return out;
+}
+
+Tensor CausalLM::parameter(const std::string& name) const {
+  for (const auto& [n, t] : impl_->body.named_tensors())
+    if (n == name) return wrap(t);
+  for (const auto& a : impl_->adapters)
+    for (const auto& [n, t] : a.adapter->parameters())
+      if (kPeftPrefix + a.linear->name + "." + n == name) return wrap(t);
+  throw InvalidArgument("no parameter named " + name);
+}
+
+void CausalLM::set_full_finetune(bool trainable) {
+  for (auto& [name, t] : impl_->body.named_tensors()) {
+    if (!t.is_floating_point()) continue;
+    at::Tensor p = t;
+    if (trainable && !p.is_leaf()) throw InvalidArgument("parameter " + name + " is not a leaf");
+    p.requires_grad_(trainable);
+  }
+}
+
+namespace {
+
+std::vector<Linear*> matching(Transformer& body, const std::vector<std::string>& suffixes) {
+  if (suffixes.empty()) throw InvalidArgument("LoRA: no target modules given");
+  std::vector<Linear*> out;
+  std::set<std::string> kinds;
+  for (Linear* l : body.linears()) {
+    kinds.insert(l->name.substr(l->name.rfind('.', l->name.rfind('.') - 1) + 1));
+    for (const auto& s : suffixes)
+      if (ends_with_module(l->name, s)) {
+        out.push_back(l);
+        break;
+      }
+  }
+  if (out.empty()) {
+    std::string names;
+    for (const auto& k : kinds) names += (names.empty() ? "" : ", ") + k;
+    throw InvalidArgument("LoRA: no module matches the targets; this model's projections are " + names);
+  }
+  return out;
+}
+
+}  // namespace
+
+void CausalLM::add_lora(const LoraOptions& o) {
+  if (o.rank <= 0) throw InvalidArgument("LoRA rank must be positive");
+  if (has_adapters()) throw InvalidArgument("this model already has adapters");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  const auto opts = at::TensorOptions().dtype(impl_->dtype);
+  for (Linear* l : matching(impl_->body, o.target_suffixes)) {
+    // peft's default: A ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0
+    const double bound = 1.0 / std::sqrt(static_cast<double>(l->in_features()));
+    at::Tensor a = at::empty({o.rank, l->in_features()}, opts.dtype(at::kFloat)).uniform_(-bound, bound, generator).to(impl_->dtype);
+    at::Tensor b = at::zeros({l->out_features(), o.rank}, opts).to(impl_->device);
+    auto lora = std::make_shared<adapters::Lora>(a.to(impl_->device), b, o.alpha);
+    l->adapter = lora;
+    impl_->adapters.push_back({l, lora});
+  }
+}
+
+void CausalLM::load_lora(const std::string& dir, const LoraOptions& o) {
+  if (has_adapters()) throw InvalidArgument("this model already has adapters");
+  SafetensorsCheckpoint weights(dir, "adapter_model");
+  for (Linear* l : matching(impl_->body, o.target_suffixes)) {
+    const std::string base = kPeftPrefix + l->name;
+    at::Tensor a = weights.tensor(base + ".lora_A.weight", impl_->dtype);
+    at::Tensor b = weights.tensor(base + ".lora_B.weight", impl_->dtype);
+    if (a.dim() != 2 || b.dim() != 2 || a.size(1) != l->in_features() || b.size(0) != l->out_features() || a.size(0) != b.size(1))
+      throw InvalidArgument(dir + ": LoRA tensors of " + l->name + " do not fit the module");
+    auto lora = std::make_shared<adapters::Lora>(a.clone().to(impl_->device), b.clone().to(impl_->device), o.alpha);
+    l->adapter = lora;
+    impl_->adapters.push_back({l, lora});
+  }
+}
+
+void CausalLM::save_lora(const std::string& file) const {
+  if (!has_adapters()) throw InvalidArgument("this model has no adapters to save");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& a : impl_->adapters)
+    for (const auto& [n, t] : a.adapter->parameters()) tensors.emplace_back(kPeftPrefix + a.linear->name + "." + n, t);
+  save_safetensors(file, tensors, {{"format", "pt"}});
+}
+
+void CausalLM::set_adapters_enabled(bool enabled) {
+  for (auto& a : impl_->adapters) a.linear->adapter_enabled = enabled;
+}
+void CausalLM::merge_adapters() {
+  for (auto& a : impl_->adapters) a.linear->merge();
+}
+void CausalLM::unmerge_adapters() {
+  for (auto& a : impl_->adapters) a.linear->unmerge();
+}
+bool CausalLM::has_adapters() const { return !impl_->adapters.empty(); }
+
+void CausalLM::save(const std::string& file, const std::string& dtype) const {
+  at::NoGradGuard no_grad;
+  std::string st_dtype;
+  if (!dtype.empty()) st_dtype = safetensors_dtype_of(parse_dtype(dtype));
+  save_safetensors(file, impl_->body.named_tensors(), {{"format", "pt"}}, st_dtype);
+}
+
+}  // namespace moalign::model

@@ -1,0 +1,100 @@
+// A decoder-only language model (or a reward model: the same body with a classification head)
+// loaded from a Hugging Face folder, with optional LoRA adapters. The public face of the engine
+// for the N-API layer: no libtorch types here (Tensor is a pimpl handle).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/model/config.h"
+#include "core/tensor.h"
+
+namespace moalign::model {
+
+struct LoadOptions {
+  std::string dtype = "float32";  // compute dtype: float32, bfloat16, float16
+  std::string device = "cpu";     // "cpu" or "cuda[:i]"
+};
+
+struct LoraOptions {
+  std::vector<std::string> target_suffixes;  // modules whose name ends with one of these
+  int64_t rank = 8;
+  double alpha = 16;
+  uint64_t seed = 0;  // A ~ kaiming-uniform (peft's default), B = 0
+};
+
+// A token batch: ids (B, T) int64 and attention_mask (B, T) (1 = token, 0 = padding), either side.
+struct Batch {
+  Tensor ids, attention_mask;
+};
+
+struct SequenceLogProbs {
+  std::vector<double> sum, mean;   // per row, over label positions (labels != -100, shifted by one)
+  std::vector<int64_t> tokens;
+};
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 64;
+  bool greedy = true;
+  double temperature = 1.0;
+  int64_t top_k = 0;     // 0: off
+  double top_p = 1.0;    // 1: off
+  uint64_t seed = 0;
+  std::vector<int64_t> eos_ids;
+  int64_t pad_id = 0;
+};
+
+struct GenerateResult {
+  std::vector<std::vector<int64_t>> tokens;  // new tokens per prompt, EOS excluded
+  std::vector<bool> stopped_at_eos;
+  int64_t generated = 0;                     // new tokens over all rows
+  double seconds = 0;
+};
+
+using StepProgress = std::function<void(double done, double total)>;
+
+class CausalLM {
+ public:
+  CausalLM(const std::string& dir, const ModelConfig& config, const LoadOptions& options);
+  ~CausalLM();
+  CausalLM(CausalLM&&) noexcept;
+  CausalLM& operator=(CausalLM&&) noexcept;
+
+  const ModelConfig& config() const;
+
+  Tensor logits(const Batch& batch) const;  // (B, T, V), float32 on the CPU
+  Tensor scores(const Batch& batch) const;  // (B, num_labels): the score at each row's last token
+  // Mean causal-LM loss over labels != -100 (labels (B, T) int64, HF's shift inside).
+  double loss(const Batch& batch, const Tensor& labels, bool backward);
+  SequenceLogProbs log_probs(const Batch& batch, const Tensor& labels) const;
+  GenerateResult generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options, const CancelToken* cancel,
+                          const StepProgress& progress) const;
+
+  // Parameters and gradients under their Hugging Face names (adapter tensors under peft's names).
+  std::vector<std::string> parameter_names(bool trainable_only) const;
+  Tensor parameter(const std::string& name) const;
+  void set_full_finetune(bool trainable);  // base weights trainable (true) or frozen
+
+  void add_lora(const LoraOptions& options);
+  // peft's adapter_model.safetensors in `dir`, for a config read from adapter_config.json.
+  void load_lora(const std::string& dir, const LoraOptions& options);
+  void save_lora(const std::string& file) const;
+  void set_adapters_enabled(bool enabled);
+  void merge_adapters();
+  void unmerge_adapters();
+  bool has_adapters() const;
+
+  // model.safetensors with the original tensor names, as `dtype` ("" keeps the compute dtype).
+  void save(const std::string& file, const std::string& dtype) const;
+
+  struct Impl;
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace moalign::model

@@ -1,0 +1,46 @@
+#include "core/model/linear.h"
+
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/core/grad_mode.h>
+
+#include "core/errors.h"
+
+namespace moalign::model {
+
+at::Tensor Linear::forward(const at::Tensor& x) const {
+  at::Tensor y;
+  if (conv1d) {
+    // (N, in) @ (in, out) + b, flattened like HF's Conv1D
+    const auto out_shape = [&] {
+      auto s = x.sizes().vec();
+      s.back() = weight.size(1);
+      return s;
+    }();
+    at::Tensor flat = x.reshape({-1, x.size(-1)});
+    y = (bias.defined() ? at::addmm(bias, flat, weight) : at::matmul(flat, weight)).view(out_shape);
+  } else {
+    y = at::linear(x, weight, bias);
+  }
+  if (adapter && adapter_enabled && !merged) y = adapter->forward(x, y);
+  return y;
+}
+
+void Linear::merge() {
+  if (!adapter || merged) return;
+  at::NoGradGuard no_grad;
+  const at::Tensor d = adapter->delta_weight();  // (out, in)
+  weight.add_(conv1d ? d.t() : d);
+  merged = true;
+}
+
+void Linear::unmerge() {
+  if (!adapter || !merged) return;
+  at::NoGradGuard no_grad;
+  const at::Tensor d = adapter->delta_weight();
+  weight.sub_(conv1d ? d.t() : d);
+  merged = false;
+}
+
+}  // namespace moalign::model

@@ -1,0 +1,33 @@
+// A projection y = x W^T + b with an optional adapter. GPT-2 stores its projections as
+// Conv1D, W^T of shape (in, out); Llama as nn.Linear, W of shape (out, in). Core-internal.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+
+#include "core/adapters/adapter.h"
+
+namespace moalign::model {
+
+struct Linear {
+  std::string name;     // the Hugging Face module name, e.g. "model.layers.0.self_attn.q_proj"
+  at::Tensor weight;    // (out, in), or (in, out) when conv1d
+  at::Tensor bias;      // (out) or undefined
+  bool conv1d = false;
+  std::shared_ptr<adapters::Adapter> adapter;  // null: plain projection
+  bool adapter_enabled = true;
+  bool merged = false;  // the adapter's delta is folded into `weight`
+
+  int64_t in_features() const { return weight.size(conv1d ? 0 : 1); }
+  int64_t out_features() const { return weight.size(conv1d ? 1 : 0); }
+
+  // x: (..., in) -> (..., out)
+  at::Tensor forward(const at::Tensor& x) const;
+
+  // Folds the adapter into W (or takes it back out); forward then skips the adapter term.
+  void merge();
+  void unmerge();
+};
+
+}  // namespace moalign::model
