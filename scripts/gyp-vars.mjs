@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What binding.gyp needs, printed for its `<!@(node scripts/gyp-vars.mjs <what>)` expansions:
 // one shell-quoted word per line (gyp splits the output like sh). Run from the package root.
-//   sources        the CPU sources, globbed: native/core/*.cpp, native/core/moo/*.cpp and native/napi/*.cpp (not core/cuda/)
+//   sources        the CPU sources, globbed: native/core/{,moo,model,adapters,train}/*.cpp and native/napi/*.cpp (not core/cuda/)
 //   include        -isystem for libtorch's two include folders (keeps torch's warnings quiet)
 //   libs           -L<libDir> -ltorch_cpu -lc10 -ltorch
 //   ldflags        -Wl,-rpath,<libDir>; nothing when MOALIGN_PORTABLE=1 (the loader preloads libtorch)
@@ -29,7 +29,7 @@ const env = process.env.MOALIGN_LIBTORCH_ROOT;
 let found;
 const torch = () => (found ??= env ? describeLibtorch(env, 'LIBTORCH') : resolveLibtorch());
 const vars = {
-  sources: () => [...glob('native/core'), ...glob('native/core/moo'), ...glob('native/napi')],
+  sources: () => ['native/core', 'native/core/moo', 'native/core/model', 'native/core/adapters', 'native/core/train', 'native/napi'].flatMap(glob),
   include: () => ['include', 'include/torch/csrc/api/include'].flatMap((d) => ['-isystem', join(torch().root, d)]),
   libs: () => [`-L${torch().libDir}`, '-ltorch_cpu', '-lc10', '-ltorch'],
   ldflags: () => (process.env.MOALIGN_PORTABLE === '1' ? [] : [`-Wl,-rpath,${torch().libDir}`]),

@@ -18,6 +18,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_runtime(env, exports);
   register_benchmarks(env, exports);
   register_moo(env, exports);
+  register_train(env, exports);
 }
 
 }  // namespace moalign::napi

@@ -16,5 +16,6 @@ class Addon : public Napi::Addon<Addon> {
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_benchmarks(Napi::Env env, Napi::Object exports);
 void register_moo(Napi::Env env, Napi::Object exports);
+void register_train(Napi::Env env, Napi::Object exports);
 
 }  // namespace moalign::napi

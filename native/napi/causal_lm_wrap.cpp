@@ -9,6 +9,8 @@
 
 namespace moalign::napi {
 
+static const napi_type_tag kCausalLMTag = {0x6d6f616c69676e01ULL, 0x43617573616c4c4dULL};
+
 namespace {
 
 model::ModelConfig to_config(const Napi::Value& value) {
@@ -80,6 +82,7 @@ Napi::Function CausalLMWrap::define(Napi::Env env) {
 
 CausalLMWrap::CausalLMWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CausalLMWrap>(info) {
   Napi::Env env = info.Env();
+  info.This().As<Napi::Object>().TypeTag(&kCausalLMTag);
   guarded(env, [&]() -> Napi::Value {
     if (!info[0].IsString()) throw_type_error(env, "new CausalLM(dir, config, options): dir must be a string");
     const std::string dir = info[0].As<Napi::String>().Utf8Value();
@@ -89,6 +92,14 @@ CausalLMWrap::CausalLMWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ca
     model_ = on_compute_thread([&] { return std::make_shared<model::CausalLM>(dir, config, load); });
     return env.Undefined();
   });
+}
+
+std::shared_ptr<model::CausalLM> CausalLMWrap::shared(const Napi::Value& value, const char* what) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kCausalLMTag)) throw_type_error(env, std::string(what) + " must be a CausalLM");
+  CausalLMWrap* self = Unwrap(value.As<Napi::Object>());
+  self->model(env);
+  return self->model_;
 }
 
 model::CausalLM& CausalLMWrap::model(Napi::Env env) {

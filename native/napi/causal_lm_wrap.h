@@ -14,6 +14,8 @@ class CausalLMWrap : public Napi::ObjectWrap<CausalLMWrap> {
   static Napi::Function define(Napi::Env env);
   // new CausalLM(dir, config, { dtype, device })
   explicit CausalLMWrap(const Napi::CallbackInfo& info);
+  // The model behind a JS CausalLM argument (type-tag checked; throws after dispose()).
+  static std::shared_ptr<model::CausalLM> shared(const Napi::Value& value, const char* what);
 
  private:
   model::CausalLM& model(Napi::Env env);

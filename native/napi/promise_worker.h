@@ -19,15 +19,30 @@ namespace moalign::napi {
 
 // Empty when the caller passed no progress callback: work should then skip reporting.
 using ProgressSink = std::function<void(double done, double total)>;
+// The same, for work that reports several numbers at a time: the JS callback gets them as arguments.
+using ValuesSink = std::function<void(std::vector<double> values)>;
 
 template <typename Result>
 class PromiseWorker {
  public:
   using Work = std::function<Result(const ProgressSink&)>;
+  using ValuesWork = std::function<Result(const ValuesSink&)>;
   using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
 
   static Napi::Promise start(Napi::Env env, Work work, ToJs to_js, Napi::Value on_progress,
                              const std::vector<Napi::Value>& keep_alive = {}) {
+    return start_reporting(
+        env,
+        [work = std::move(work)](const ValuesSink& values) {
+          ProgressSink sink;
+          if (values) sink = [&values](double done, double total) { values({done, total}); };
+          return work(sink);
+        },
+        std::move(to_js), on_progress, keep_alive);
+  }
+
+  static Napi::Promise start_reporting(Napi::Env env, ValuesWork work, ToJs to_js, Napi::Value on_progress,
+                                       const std::vector<Napi::Value>& keep_alive = {}) {
     auto* job = new Job{Napi::Promise::Deferred::New(env), std::move(to_js), {}, {}, std::nullopt, std::nullopt};
     if (on_progress.IsFunction()) job->on_progress = Napi::Persistent(on_progress.As<Napi::Function>());
     for (const Napi::Value& v : keep_alive) job->keep_alive.push_back(Napi::Persistent(v));
@@ -36,14 +51,14 @@ class PromiseWorker {
     Channel channel = Channel::New(env, "moalign", 0, 1, job, [](Napi::Env, void*, Job* j) { delete j; });
     const bool reports = !job->on_progress.IsEmpty();
     ComputeThread::instance().post([channel, job, reports, work = std::move(work)]() mutable {
-      ProgressSink sink;
-      if (reports) sink = [&channel](double done, double total) { channel.NonBlockingCall(new Message{false, done, total}); };
+      ValuesSink sink;
+      if (reports) sink = [&channel](std::vector<double> values) { channel.NonBlockingCall(new Message{false, std::move(values)}); };
       try {
         job->result.emplace(work(sink));
       } catch (...) {
         job->error = describe_exception(std::current_exception());
       }
-      channel.BlockingCall(new Message{true, 0, 0});
+      channel.BlockingCall(new Message{true, {}});
       channel.Release();
     });
     return promise;
@@ -60,7 +75,7 @@ class PromiseWorker {
   };
   struct Message {
     bool done;
-    double progress_done, progress_total;
+    std::vector<double> values;
   };
 
   // Runs on the JS thread for each message.
@@ -70,7 +85,9 @@ class PromiseWorker {
     if (!message->done) {
       // The callback's own error is the caller's business; the work goes on.
       try {
-        job->on_progress.Call({Napi::Number::New(env, message->progress_done), Napi::Number::New(env, message->progress_total)});
+        std::vector<napi_value> args;
+        for (double v : message->values) args.push_back(Napi::Number::New(env, v));
+        job->on_progress.Call(args);
       } catch (const Napi::Error&) {
       }
       return;

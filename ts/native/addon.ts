@@ -179,6 +179,34 @@ export interface NativeCausalLM {
   readonly disposed: boolean;
 }
 
+export interface NativeTrainOptions {
+  steps?: number;
+  batchSize?: number;
+  gradAccum?: number;
+  lr?: number;
+  warmupSteps?: number;
+  schedule?: 'linear' | 'cosine' | 'constant';
+  minLrRatio?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  maxGradNorm?: number;
+  seed?: number;
+  padId?: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+}
+
+export interface NativeTrainReport {
+  /** One per optimiser step since step 0 (a resumed run includes the earlier steps). */
+  losses: Float64Array;
+  startStep: number;
+  tokens: number;
+  seconds: number;
+}
+
 export interface NativeAddon {
   Tensor: NativeTensorConstructor;
   CausalLM: new (dir: string, config: NativeModelConfig, options?: { dtype?: string; device?: string }) => NativeCausalLM;
@@ -220,6 +248,17 @@ export interface NativeAddon {
     cancel?: NativeCancelToken,
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ hypervolume: Float64Array; dropped: Int32Array }>;
+  /** SFT in native code. Examples in CSR layout (ids and labels share offsets; label -100 = no loss).
+   *  onProgress(step, steps, loss, lr, gradNorm, tokensPerSecond, elapsedSeconds) after each step. */
+  trainSft(
+    model: NativeCausalLM,
+    ids: Int32Array,
+    labels: Int32Array,
+    offsets: Int32Array,
+    options: NativeTrainOptions,
+    cancel?: NativeCancelToken,
+    onProgress?: (step: number, steps: number, loss: number, lr: number, gradNorm: number, tokensPerSecond: number, elapsedSeconds: number) => void,
+  ): Promise<NativeTrainReport>;
   normalisationBounds(fronts: Float64Array[], m: number, hvMargin: number): { lo: number[]; hi: number[] };
   frontMetrics(
     points: Float64Array,

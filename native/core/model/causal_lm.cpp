@@ -137,7 +137,7 @@ Tensor CausalLM::scores(const Batch& batch) const {
   return wrap(picked.to(at::kFloat).cpu());
 }
 
-double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward) {
+double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward, double backward_scale) {
   const auto in = impl_->inputs(batch);
   const at::Tensor labels = aten(labels_t).to(at::kLong).to(impl_->device);
   if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
@@ -146,7 +146,7 @@ double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward)
   if (!target.ne(-100).any().item<bool>()) throw InvalidArgument("no label positions: every label is -100");
   const at::Tensor logits = impl_->body.lm_logits(impl_->hidden(in)).narrow(1, 0, T - 1).reshape({-1, V}).to(at::kFloat);
   const at::Tensor loss = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -100);
-  if (backward) loss.backward();
+  if (backward) (backward_scale == 1.0 ? loss : loss * backward_scale).backward();
   return loss.item<double>();
 }
 

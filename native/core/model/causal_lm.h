@@ -67,8 +67,9 @@ class CausalLM {
 
   Tensor logits(const Batch& batch) const;  // (B, T, V), float32 on the CPU
   Tensor scores(const Batch& batch) const;  // (B, num_labels): the score at each row's last token
-  // Mean causal-LM loss over labels != -100 (labels (B, T) int64, HF's shift inside).
-  double loss(const Batch& batch, const Tensor& labels, bool backward);
+  // Mean causal-LM loss over labels != -100 (labels (B, T) int64, HF's shift inside). With
+  // `backward`, accumulates the gradients of loss * backward_scale.
+  double loss(const Batch& batch, const Tensor& labels, bool backward, double backward_scale = 1.0);
   SequenceLogProbs log_probs(const Batch& batch, const Tensor& labels) const;
   GenerateResult generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options, const CancelToken* cancel,
                           const StepProgress& progress) const;
