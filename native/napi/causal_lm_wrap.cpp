@@ -65,6 +65,7 @@ Napi::Function CausalLMWrap::define(Napi::Env env) {
                          InstanceMethod<&CausalLMWrap::loss>("loss"),
                          InstanceMethod<&CausalLMWrap::log_probs>("logProbs"),
                          InstanceMethod<&CausalLMWrap::generate>("generate"),
+                         InstanceMethod<&CausalLMWrap::dpo_loss>("dpoLoss"),
                          InstanceMethod<&CausalLMWrap::parameter_names>("parameterNames"),
                          InstanceMethod<&CausalLMWrap::parameter>("parameter"),
                          InstanceMethod<&CausalLMWrap::set_full_finetune>("setFullFinetune"),
@@ -215,6 +216,36 @@ Napi::Value CausalLMWrap::generate(const Napi::CallbackInfo& info) {
           return out;
         },
         info.Length() > 3 ? info[3] : env.Undefined(), {info[0]}));
+  });
+}
+
+// dpoLoss(chosenIds, chosenMask, chosenLabels, rejectedIds, rejectedMask, rejectedLabels, beta, backward?)
+Napi::Value CausalLMWrap::dpo_loss(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Napi::Env env = info.Env();
+    auto& m = model(env);
+    auto batch = [&](std::size_t i, const char* what) {
+      model::Batch b;
+      b.ids = TensorWrap::unwrap(info[i], what);
+      if (!info[i + 1].IsUndefined() && !info[i + 1].IsNull()) b.attention_mask = TensorWrap::unwrap(info[i + 1], "attention mask");
+      return b;
+    };
+    const model::Batch chosen = batch(0, "chosenIds"), rejected = batch(3, "rejectedIds");
+    const Tensor chosen_labels = TensorWrap::unwrap(info[2], "chosenLabels"), rejected_labels = TensorWrap::unwrap(info[5], "rejectedLabels");
+    if (!info[6].IsNumber()) throw_type_error(env, "beta must be a number");
+    const double beta = info[6].As<Napi::Number>().DoubleValue();
+    const bool backward = info.Length() > 7 && info[7].ToBoolean().Value();
+    const model::DpoResult r = on_compute_thread([&] { return m.dpo_loss(chosen, chosen_labels, rejected, rejected_labels, beta, backward); });
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Float64Array c = Napi::Float64Array::New(env, r.chosen_rewards.size()), rj = Napi::Float64Array::New(env, r.rejected_rewards.size());
+    for (std::size_t i = 0; i < r.chosen_rewards.size(); ++i) {
+      c[i] = r.chosen_rewards[i];
+      rj[i] = r.rejected_rewards[i];
+    }
+    out.Set("loss", Napi::Number::New(env, r.loss));
+    out.Set("chosenRewards", c);
+    out.Set("rejectedRewards", rj);
+    return Napi::Value(out);
   });
 }
 

@@ -25,6 +25,7 @@ class CausalLMWrap : public Napi::ObjectWrap<CausalLMWrap> {
   Napi::Value loss(const Napi::CallbackInfo& info);
   Napi::Value log_probs(const Napi::CallbackInfo& info);
   Napi::Value generate(const Napi::CallbackInfo& info);
+  Napi::Value dpo_loss(const Napi::CallbackInfo& info);
   Napi::Value parameter_names(const Napi::CallbackInfo& info);
   Napi::Value parameter(const Napi::CallbackInfo& info);
   Napi::Value set_full_finetune(const Napi::CallbackInfo& info);

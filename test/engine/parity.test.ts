@@ -152,3 +152,39 @@ describe.each(['gpt2-lora', 'llama-lora'])('peft adapter %s', (name) => {
     again.dispose();
   });
 });
+
+describe('DPO loss (policy: gpt2 + LoRA, reference: adapters off)', () => {
+  // Right-padded (prompt + response) rows with labels on the response only.
+  function rows(pairs: { prompt: number[]; chosen: number[]; rejected: number[] }[], side: 'chosen' | 'rejected') {
+    const seqs = pairs.map((p) => [...p.prompt, ...p[side]]);
+    const T = Math.max(...seqs.map((s) => s.length));
+    const ids = seqs.map((s) => [...s, ...Array(T - s.length).fill(cases.special_tokens.pad)]);
+    const mask = seqs.map((s) => [...s.map(() => 1), ...Array(T - s.length).fill(0)]);
+    const labels = pairs.map((p, i) => [...p.prompt.map(() => -100), ...p[side], ...Array(T - seqs[i].length).fill(-100)]);
+    return { ids: int64(ids), mask: int64(mask), labels: int64(labels) };
+  }
+
+  it('matches the loss and rewards computed from transformers log-probs', () => {
+    const model = load('gpt2');
+    const cfg = JSON.parse(readFileSync(join(FIX, 'gpt2-lora', 'adapter_config.json'), 'utf8'));
+    model.loadLora(join(FIX, 'gpt2-lora'), { targets: cfg.target_modules, rank: cfg.r, alpha: cfg.lora_alpha });
+    const c = rows(cases.dpo.pairs, 'chosen'), r = rows(cases.dpo.pairs, 'rejected');
+    const out = model.dpoLoss(c.ids, c.mask, c.labels, r.ids, r.mask, r.labels, cases.dpo.beta, true);
+    expect(out.loss).toBeCloseTo(cases.dpo.loss, 5);
+    cases.dpo.pairs.forEach((p: { chosen_reward: number; rejected_reward: number }, i: number) => {
+      expect(out.chosenRewards[i]).toBeCloseTo(p.chosen_reward, 5);
+      expect(out.rejectedRewards[i]).toBeCloseTo(p.rejected_reward, 5);
+    });
+    // gradients reach the adapter only
+    expect(model.parameter('base_model.model.transformer.h.0.attn.c_attn.lora_B.weight').grad()).not.toBeNull();
+    expect(model.parameter('transformer.wte.weight').grad()).toBeNull();
+    model.dispose();
+  });
+
+  it('refuses a model without adapters', () => {
+    const model = load('gpt2');
+    const c = rows(cases.dpo.pairs, 'chosen');
+    expect(() => model.dpoLoss(c.ids, c.mask, c.labels, c.ids, c.mask, c.labels, 0.1)).toThrow(/needs adapters/);
+    model.dispose();
+  });
+});

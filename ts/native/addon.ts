@@ -156,6 +156,18 @@ export interface NativeCausalLM {
   /** Mean causal-LM loss over labels != -100 (shifted inside); backward=true accumulates gradients. */
   loss(ids: NativeTensor, attentionMask: NativeTensor | undefined, labels: NativeTensor, backward?: boolean): number;
   logProbs(ids: NativeTensor, attentionMask: NativeTensor | undefined, labels: NativeTensor): { sum: Float64Array; mean: Float64Array; tokens: Int32Array };
+  /** DPO on pairs (row i of chosen and rejected share a prompt); the reference is this model with
+   *  its adapters switched off. Rewards are beta * (policy - reference) summed response log-probs. */
+  dpoLoss(
+    chosenIds: NativeTensor,
+    chosenMask: NativeTensor | undefined,
+    chosenLabels: NativeTensor,
+    rejectedIds: NativeTensor,
+    rejectedMask: NativeTensor | undefined,
+    rejectedLabels: NativeTensor,
+    beta: number,
+    backward?: boolean,
+  ): { loss: number; chosenRewards: Float64Array; rejectedRewards: Float64Array };
   generate(
     prompts: number[][],
     options: NativeGenerateOptions,

@@ -9,6 +9,7 @@
 #include <ATen/ops/cumsum.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/log_sigmoid.h>
 #include <ATen/ops/log_softmax.h>
 #include <ATen/ops/multinomial.h>
 #include <ATen/ops/softmax.h>
@@ -109,8 +110,9 @@ CausalLM::CausalLM(const std::string& dir, const ModelConfig& config, const Load
   const at::ScalarType dtype = parse_dtype(options.dtype);
   const at::Device device(options.device);
   SafetensorsCheckpoint weights(dir);
+  if (device.type() != at::kCPU && device.type() != at::kCUDA) throw InvalidArgument("device must be cpu or cuda[:i], not " + options.device);
   impl_ = std::make_unique<Impl>(Impl{Transformer(config, weights, dtype), device, dtype, {}});
-  if (device.type() != at::kCPU) throw InvalidArgument("device " + options.device + ": only cpu is wired up so far");
+  impl_->body.to(device);
 }
 
 CausalLM::~CausalLM() = default;
@@ -162,6 +164,39 @@ SequenceLogProbs CausalLM::log_probs(const Batch& batch, const Tensor& labels) c
     out.sum.push_back(s);
     out.tokens.push_back(n);
     out.mean.push_back(n > 0 ? s / static_cast<double>(n) : 0.0);
+  }
+  return out;
+}
+
+DpoResult CausalLM::dpo_loss(const Batch& chosen, const Tensor& chosen_labels, const Batch& rejected, const Tensor& rejected_labels, double beta,
+                             bool backward) {
+  if (!has_adapters()) throw InvalidArgument("DPO needs adapters: the reference model is this model with its adapters switched off");
+  if (!(beta > 0)) throw InvalidArgument("DPO beta must be > 0");
+  const auto c_in = impl_->inputs(chosen), r_in = impl_->inputs(rejected);
+  if (c_in.ids.size(0) != r_in.ids.size(0)) throw InvalidArgument("chosen and rejected must hold the same number of rows");
+  auto summed = [&](const Impl::Inputs& in, const Tensor& labels) { return impl_->token_log_probs(in, aten(labels)).first.sum(1); };  // (B)
+  at::Tensor ref_c, ref_r;
+  {
+    at::NoGradGuard no_grad;
+    set_adapters_enabled(false);
+    try {
+      ref_c = summed(c_in, chosen_labels);
+      ref_r = summed(r_in, rejected_labels);
+    } catch (...) {
+      set_adapters_enabled(true);
+      throw;
+    }
+    set_adapters_enabled(true);
+  }
+  const at::Tensor pol_c = summed(c_in, chosen_labels), pol_r = summed(r_in, rejected_labels);
+  const at::Tensor chosen_reward = beta * (pol_c - ref_c), rejected_reward = beta * (pol_r - ref_r);
+  const at::Tensor loss = -at::log_sigmoid(chosen_reward - rejected_reward).mean();
+  if (backward) loss.backward();
+  DpoResult out{loss.item<double>(), {}, {}};
+  const at::Tensor c = chosen_reward.detach().to(at::kDouble).cpu(), r = rejected_reward.detach().to(at::kDouble).cpu();
+  for (int64_t i = 0; i < c.size(0); ++i) {
+    out.chosen_rewards.push_back(c[i].item<double>());
+    out.rejected_rewards.push_back(r[i].item<double>());
   }
   return out;
 }

@@ -36,6 +36,12 @@ struct SequenceLogProbs {
   std::vector<int64_t> tokens;
 };
 
+struct DpoResult {
+  double loss;                           // mean over pairs of -log sigmoid(beta * margin)
+  std::vector<double> chosen_rewards;    // beta * (policy - reference) summed log-probs
+  std::vector<double> rejected_rewards;
+};
+
 struct GenerateOptions {
   int64_t max_new_tokens = 64;
   bool greedy = true;
@@ -71,6 +77,11 @@ class CausalLM {
   // `backward`, accumulates the gradients of loss * backward_scale.
   double loss(const Batch& batch, const Tensor& labels, bool backward, double backward_scale = 1.0);
   SequenceLogProbs log_probs(const Batch& batch, const Tensor& labels) const;
+  // DPO (Rafailov et al. 2023) on pairs: row i of `chosen` and of `rejected` share a prompt.
+  // The policy is the model with its adapters, the reference the same model with them switched
+  // off (so the model needs adapters). With `backward`, accumulates the loss's gradients.
+  DpoResult dpo_loss(const Batch& chosen, const Tensor& chosen_labels, const Batch& rejected, const Tensor& rejected_labels, double beta,
+                     bool backward);
   GenerateResult generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options, const CancelToken* cancel,
                           const StepProgress& progress) const;
 

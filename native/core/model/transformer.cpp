@@ -205,6 +205,31 @@ at::Tensor Transformer::scores(const at::Tensor& h) const {
   return at::linear(h, score_);
 }
 
+void Transformer::to(const at::Device& device) {
+  if (wte_.device() == device) return;
+  const bool tied = lm_head_.defined() && lm_head_.is_same(wte_);
+  auto move = [&](at::Tensor& t) {
+    if (t.defined()) t = t.to(device);
+  };
+  move(wte_);
+  move(wpe_);
+  move(score_);
+  move(inv_freq_);
+  lm_head_ = tied ? wte_ : lm_head_.defined() ? lm_head_.to(device) : lm_head_;
+  move(final_norm_.weight);
+  move(final_norm_.bias);
+  for (Block& b : blocks_) {
+    for (Norm* n : {&b.norm1, &b.norm2}) {
+      move(n->weight);
+      move(n->bias);
+    }
+    for (Linear* l : {&b.c_attn, &b.q, &b.k, &b.v, &b.o, &b.fc, &b.mlp_proj, &b.gate, &b.up, &b.down}) {
+      move(l->weight);
+      move(l->bias);
+    }
+  }
+}
+
 KvCache Transformer::new_cache(int64_t batch, int64_t max_slots, const at::TensorOptions& options) const {
   KvCache cache;
   for (std::size_t l = 0; l < blocks_.size(); ++l) {

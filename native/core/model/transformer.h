@@ -60,6 +60,9 @@ class Transformer {
   at::Tensor lm_logits(const at::Tensor& h) const;  // (B, T, C) -> (B, T, V)
   at::Tensor scores(const at::Tensor& h) const;     // (B, T, C) -> (B, T, num_labels)
 
+  // Moves every tensor to `device` (call before adapters are attached or training starts).
+  void to(const at::Device& device);
+
   KvCache new_cache(int64_t batch, int64_t max_slots, const at::TensorOptions& options) const;
 
   // Every tensor under its Hugging Face name (adapters excluded), in a stable order.
