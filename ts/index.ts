@@ -7,3 +7,4 @@ export { resolveLibtorch, LibtorchNotFoundError, type Libtorch, type LibtorchSou
 export type * from './native/addon.js';
 export { doctor, formatDoctor, type DoctorReport } from './system/doctor.js';
 export * from './moo/index.js';
+export * from './engine/index.js';

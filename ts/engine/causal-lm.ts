@@ -1,0 +1,280 @@
+// CausalLM and RewardModel: thin TypeScript classes over the native engine. They read the
+// Hugging Face folder (config.json through config.ts, tokenizer.json through tokenizer.ts),
+// turn text into token batches, and hand the numbers to native code.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NativeCausalLM, NativeGenerateOptions, NativeTensor } from '../native/addon.js';
+import { native } from '../native/loader.js';
+import { withAbortSignal } from './abort.js';
+import { type ModelInfo, readModelInfo } from './config.js';
+import { Tokenizer } from './tokenizer.js';
+
+export interface ModelLoadOptions {
+  /** Compute dtype. Default 'float32'. */
+  dtype?: 'float32' | 'bfloat16' | 'float16';
+  /** 'cpu' (default) or 'cuda', 'cuda:1', ... */
+  device?: string;
+  /** A peft adapter folder (adapter_config.json + adapter_model.safetensors) to apply. */
+  adapter?: string;
+}
+
+export interface LoraConfig {
+  /** Module-name suffixes: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or GPT-2's c_attn, c_proj, c_fc. */
+  targets: string[];
+  /** Default 8. */
+  rank?: number;
+  /** Default 16 (scaling alpha / rank). */
+  alpha?: number;
+  /** Seed of A's initialisation. Default 0. */
+  seed?: number;
+}
+
+/** A (prompt, response) pair of texts. */
+export interface TextPair {
+  prompt: string;
+  response: string;
+}
+
+export interface GenerateOptions {
+  /** Default 64. */
+  maxNewTokens?: number;
+  /** Greedy decoding (default) unless temperature / topK / topP ask for sampling. */
+  greedy?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** The text is cut before the first of these; EOS tokens always stop a row. */
+  stop?: string[];
+  signal?: AbortSignal;
+  onProgress?: (step: number, steps: number) => void;
+}
+
+export interface Generation {
+  prompt: string;
+  text: string;
+  /** New token ids, EOS excluded. */
+  tokenIds: number[];
+}
+
+export interface SequenceScore {
+  sum: number;
+  mean: number;
+  tokens: number;
+}
+
+/** A token batch for the native calls: right-padded ids, mask and labels (-100 = no loss). */
+export interface TokenBatch {
+  ids: NativeTensor;
+  mask: NativeTensor;
+  labels: NativeTensor;
+}
+
+/** Right-pads rows of (ids, labels) into int64 tensors. */
+export function tokenBatch(rows: { ids: number[]; labels: number[] }[], padId: number): TokenBatch {
+  const T = Math.max(...rows.map((r) => r.ids.length));
+  const ids = new BigInt64Array(rows.length * T).fill(BigInt(padId));
+  const mask = new BigInt64Array(rows.length * T);
+  const labels = new BigInt64Array(rows.length * T).fill(-100n);
+  rows.forEach((r, b) =>
+    r.ids.forEach((t, i) => {
+      ids[b * T + i] = BigInt(t);
+      mask[b * T + i] = 1n;
+      labels[b * T + i] = BigInt(r.labels[i]);
+    }),
+  );
+  const Tensor = native().Tensor;
+  return { ids: new Tensor(ids, [rows.length, T]), mask: new Tensor(mask, [rows.length, T]), labels: new Tensor(labels, [rows.length, T]) };
+}
+
+class LoadedModel {
+  protected constructor(
+    readonly dir: string,
+    readonly info: ModelInfo,
+    readonly tokenizer: Tokenizer,
+    readonly native: NativeCausalLM,
+  ) {}
+
+  protected static async open(dir: string, options: ModelLoadOptions) {
+    const info = readModelInfo(dir);
+    if (!existsSync(join(dir, 'tokenizer.json'))) throw new Error(`${dir}: no tokenizer.json (moalign needs the model's tokenizer)`);
+    const tokenizer = await Tokenizer.load(dir);
+    const model = new (native().CausalLM)(dir, info.config, { dtype: options.dtype, device: options.device });
+    return { info, tokenizer, model };
+  }
+
+  /** The pad id for batches: the tokenizer's, else the config's, else EOS. */
+  get padId(): number {
+    return this.tokenizer.padId ?? this.info.padTokenId ?? this.tokenizer.eosId ?? 0;
+  }
+
+  /** Prompt ids (chat template when the tokenizer has one) and response ids (with EOS), labels on the response. */
+  encodePair(pair: TextPair, appendEos = true): { ids: number[]; labels: number[] } {
+    const prompt = this.tokenizer.encodePrompt(pair.prompt);
+    const response = this.tokenizer.encode(pair.response, { addSpecialTokens: false });
+    const eos = this.tokenizer.eosId ?? this.info.eosTokenIds[0];
+    if (appendEos && eos !== undefined) response.push(eos);
+    return { ids: [...prompt, ...response], labels: [...prompt.map(() => -100), ...response] };
+  }
+
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+  /** Frees the native weights; safe to call twice. */
+  dispose(): void {
+    this.native.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** A decoder-only language model from a Hugging Face folder, with optional LoRA adapters. */
+export class CausalLM extends LoadedModel {
+  /** Loads config.json, model.safetensors (or shards) and tokenizer.json from `dir`. */
+  static async load(dir: string, options: ModelLoadOptions = {}): Promise<CausalLM> {
+    const { info, tokenizer, model } = await LoadedModel.open(dir, options);
+    if (info.classifier) throw new Error(`${dir}: ${info.architecture} is a classifier; load it with RewardModel`);
+    const lm = new CausalLM(dir, info, tokenizer, model);
+    if (options.adapter) lm.loadAdapter(options.adapter);
+    return lm;
+  }
+
+  /** Generates a continuation for each prompt (chat template applied when the tokenizer has one).
+   *  Prompts longer than the context minus maxNewTokens are cut from the left, with a warning. */
+  async generate(prompts: string[], options: GenerateOptions = {}): Promise<Generation[]> {
+    const maxNew = options.maxNewTokens ?? 64;
+    const room = this.info.config.maxPositions - maxNew;
+    if (room < 1) throw new RangeError(`maxNewTokens ${maxNew} leaves no room for a prompt in a context of ${this.info.config.maxPositions}`);
+    const ids = prompts.map((p, i) => {
+      const t = this.tokenizer.encodePrompt(p);
+      if (t.length === 0) throw new RangeError(`prompt ${i} is empty after tokenisation`);
+      if (t.length > room) {
+        process.emitWarning(`prompt ${i}: ${t.length} tokens cut to the last ${room} to fit the context`, 'MoalignWarning');
+        return t.slice(t.length - room);
+      }
+      return t;
+    });
+    const sampling = options.temperature !== undefined || options.topK !== undefined || options.topP !== undefined;
+    const native: NativeGenerateOptions = {
+      maxNewTokens: maxNew,
+      greedy: options.greedy ?? !sampling,
+      temperature: options.temperature ?? 1,
+      topK: options.topK ?? 0,
+      topP: options.topP ?? 1,
+      seed: options.seed ?? 0,
+      eosIds: [...new Set([...this.tokenizer.eosIds, ...this.info.eosTokenIds])],
+      padId: this.padId,
+    };
+    const result = await withAbortSignal(options.signal, (token) => this.native.generate(ids, native, token, options.onProgress));
+    return result.tokens.map((tokenIds, i) => {
+      let text = this.tokenizer.decode(tokenIds, { skipSpecialTokens: true });
+      for (const s of options.stop ?? []) {
+        const at = text.indexOf(s);
+        if (at >= 0) text = text.slice(0, at);
+      }
+      return { prompt: prompts[i], text, tokenIds };
+    });
+  }
+
+  /** Summed and mean log-probability of each response given its prompt, in batches. */
+  logProbs(pairs: TextPair[], options: { batchSize?: number } = {}): SequenceScore[] {
+    const out: SequenceScore[] = [];
+    const size = options.batchSize ?? 16;
+    for (let i = 0; i < pairs.length; i += size) {
+      const b = tokenBatch(
+        pairs.slice(i, i + size).map((p) => this.encodePair(p, false)),
+        this.padId,
+      );
+      const r = this.native.logProbs(b.ids, b.mask, b.labels);
+      for (let k = 0; k < r.sum.length; ++k) out.push({ sum: r.sum[k], mean: r.mean[k], tokens: r.tokens[k] });
+    }
+    return out;
+  }
+
+  /** True once addLora or loadAdapter attached an adapter (training then updates it alone). */
+  get hasAdapter(): boolean {
+    return this.lora !== undefined;
+  }
+
+  addLora(config: LoraConfig): void {
+    this.native.addLora(config);
+    this.lora = config;
+  }
+
+  /** Applies a peft adapter folder. */
+  loadAdapter(dir: string): void {
+    const file = join(dir, 'adapter_config.json');
+    if (!existsSync(file)) throw new Error(`${file}: not found`);
+    const cfg = JSON.parse(readFileSync(file, 'utf8')) as { peft_type?: string; r?: number; lora_alpha?: number; target_modules?: string[] | string; use_dora?: boolean; use_rslora?: boolean };
+    if (cfg.peft_type !== 'LORA') throw new Error(`${file}: peft_type ${cfg.peft_type} is not supported (LORA only)`);
+    if (cfg.use_dora || cfg.use_rslora) throw new Error(`${file}: DoRA and rsLoRA are not supported`);
+    const targets = typeof cfg.target_modules === 'string' ? [cfg.target_modules] : (cfg.target_modules ?? []);
+    const config = { targets, rank: cfg.r ?? 8, alpha: cfg.lora_alpha ?? 8 };
+    this.native.loadLora(dir, config);
+    this.lora = config;
+  }
+
+  /** Writes the adapter in peft's format: adapter_config.json + adapter_model.safetensors. */
+  saveAdapter(dir: string): void {
+    if (!this.lora) throw new Error('this model has no adapter to save');
+    mkdirSync(dir, { recursive: true });
+    this.native.saveLora(join(dir, 'adapter_model.safetensors'));
+    const config = {
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      base_model_name_or_path: this.dir,
+      r: this.lora.rank ?? 8,
+      lora_alpha: this.lora.alpha ?? 16,
+      lora_dropout: 0,
+      target_modules: this.lora.targets,
+      bias: 'none',
+      fan_in_fan_out: this.info.config.layout === 'gpt2',
+      use_dora: false,
+      use_rslora: false,
+      inference_mode: true,
+    };
+    writeAtomic(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  }
+
+  /** A Hugging Face folder: config.json, model.safetensors (original names), tokenizer files. */
+  save(dir: string, options: { dtype?: 'float32' | 'bfloat16' | 'float16' } = {}): void {
+    mkdirSync(dir, { recursive: true });
+    this.native.save(join(dir, 'model.safetensors'), options.dtype);
+    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
+      if (existsSync(join(this.dir, f)) && join(this.dir, f) !== join(dir, f)) copyFileSync(join(this.dir, f), join(dir, f));
+  }
+
+  private lora: LoraConfig | undefined;
+}
+
+/** A Hugging Face *ForSequenceClassification model used as a reward model. */
+export class RewardModel extends LoadedModel {
+  static async load(dir: string, options: ModelLoadOptions = {}): Promise<RewardModel> {
+    const { info, tokenizer, model } = await LoadedModel.open(dir, options);
+    if (!info.classifier) throw new Error(`${dir}: ${info.architecture} has no classification head; a reward model is a *ForSequenceClassification`);
+    return new RewardModel(dir, info, tokenizer, model);
+  }
+
+  /** The score of each (prompt, response): the head's first output at the last token. */
+  score(pairs: TextPair[], options: { batchSize?: number } = {}): number[] {
+    const out: number[] = [];
+    const size = options.batchSize ?? 16;
+    for (let i = 0; i < pairs.length; i += size) {
+      const b = tokenBatch(
+        pairs.slice(i, i + size).map((p) => this.encodePair(p, false)),
+        this.padId,
+      );
+      const s = this.native.scores(b.ids, b.mask).toArray() as Float32Array;
+      const labels = this.info.config.numLabels ?? 1;
+      for (let k = 0; k < s.length / labels; ++k) out.push(s[k * labels]);
+    }
+    return out;
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
