@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
       {"cancel_benchmark", cancel_benchmark},             {"one_compute_thread", one_compute_thread},
   };
   cases.insert(moo_test_cases().begin(), moo_test_cases().end());
+  cases.insert(engine_test_cases().begin(), engine_test_cases().end());
   int ran = 0;
   for (const auto& [name, run] : cases) {
     if (argc > 1 && name != argv[1]) continue;

@@ -37,3 +37,6 @@ std::string expect_throw(F&& f) {
 
 // Cases defined in moo_tests.cpp (the multi-objective core), merged into the driver's list.
 const std::map<std::string, std::function<void()>>& moo_test_cases();
+
+// Cases defined in engine_tests.cpp (the transformer engine).
+const std::map<std::string, std::function<void()>>& engine_test_cases();
