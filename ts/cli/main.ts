@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../paths.js';
 import { registerDoctor } from './doctor.js';
+import { registerGenerate } from './generate.js';
 import { registerHv } from './hv.js';
+import { registerLogprobs } from './logprobs.js';
 import { registerPareto } from './pareto.js';
+import { registerScore } from './score.js';
+import { registerTrain } from './train.js';
 
 const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -21,6 +25,10 @@ const program = new Command('moalign')
 registerDoctor(program);
 registerHv(program);
 registerPareto(program);
+registerGenerate(program);
+registerLogprobs(program);
+registerScore(program);
+registerTrain(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`moalign: ${err.message}`);

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Option, type Command } from 'commander';
+import type { TrainProgress, TrainReport } from '../engine/index.js';
+import { addModelOptions, commaList, type ModelCliOptions, nonNegativeInt, nonNegativeNumber, pairRecord, positiveInt, positiveNumber, readJsonl } from './engine-common.js';
+
+interface SftCliOptions extends ModelCliOptions {
+  data: string;
+  out: string;
+  lora?: boolean;
+  loraRank: number;
+  loraAlpha: number;
+  loraTargets?: string[];
+  steps: number;
+  batchSize: number;
+  gradAccum: number;
+  lr: number;
+  warmup: number;
+  schedule: 'linear' | 'cosine' | 'constant';
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+  checkpointEvery: number;
+  resume: boolean;
+}
+
+const DEFAULT_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
+
+export function registerTrain(program: Command): void {
+  const train = program.command('train').description('fine-tune a causal language model');
+  const sft = train
+    .command('sft')
+    .description(
+      'supervised fine-tuning on (prompt, response) pairs, loss on the response tokens. Writes the LoRA adapter (--lora, peft format) or the full model to --out; ' +
+        'checkpoints go to <out>/checkpoints and the same command run again resumes from them. Ctrl-C stops at a checkpoint.',
+    )
+    .requiredOption('--data <file>', 'JSONL, one {"prompt": "...", "response": "..."} per line (- for stdin)')
+    .requiredOption('--out <dir>', 'output folder');
+  addModelOptions(sft)
+    .option('--lora', 'train a LoRA adapter instead of every weight')
+    .option('--lora-rank <r>', 'LoRA rank', positiveInt, 8)
+    .option('--lora-alpha <a>', 'LoRA alpha (scaling alpha / rank)', positiveNumber, 16)
+    .option('--lora-targets <a,b,c>', 'module-name suffixes to adapt (default: c_attn,c_proj,c_fc for GPT-2; q_proj,k_proj,v_proj,o_proj for Llama/Qwen2)', commaList)
+    .option('--steps <n>', 'optimiser steps', positiveInt, 100)
+    .option('--batch-size <n>', 'examples per micro-batch', positiveInt, 8)
+    .option('--grad-accum <n>', 'micro-batches per optimiser step', positiveInt, 1)
+    .option('--lr <x>', 'peak learning rate', positiveNumber, 1e-4)
+    .option('--warmup <n>', 'linear warm-up steps', nonNegativeInt, 0)
+    .addOption(new Option('--schedule <kind>', 'decay after warm-up').choices(['linear', 'cosine', 'constant']).default('linear'))
+    .option('--weight-decay <x>', "AdamW's decoupled weight decay", nonNegativeNumber, 0)
+    .option('--max-grad-norm <x>', 'clip gradients to this global norm (0: off)', nonNegativeNumber, 1)
+    .option('--seed <s>', 'data-order and LoRA-initialisation seed', nonNegativeInt, 0)
+    .option('--checkpoint-every <n>', 'also checkpoint every n steps (0: only at the end and on Ctrl-C)', nonNegativeInt, 0)
+    .option('--no-resume', 'start afresh even when <out>/checkpoints holds a checkpoint')
+    .action(async (opts: SftCliOptions) => {
+      const pairs = readJsonl(opts.data, pairRecord);
+      const { CausalLM, Trainer } = await import('../engine/index.js');
+      using lm = await CausalLM.load(opts.model, { dtype: opts.dtype, device: opts.device });
+      if (opts.lora) {
+        const targets = opts.loraTargets ?? DEFAULT_TARGETS[lm.info.config.layout];
+        lm.addLora({ targets, rank: opts.loraRank, alpha: opts.loraAlpha, seed: opts.seed });
+      }
+      const checkpointDir = join(opts.out, 'checkpoints');
+      const trainer = new Trainer(lm, {
+        steps: opts.steps,
+        batchSize: opts.batchSize,
+        gradAccum: opts.gradAccum,
+        lr: opts.lr,
+        warmupSteps: opts.warmup,
+        schedule: opts.schedule,
+        weightDecay: opts.weightDecay,
+        maxGradNorm: opts.maxGradNorm,
+        seed: opts.seed,
+        checkpointDir,
+        checkpointEvery: opts.checkpointEvery,
+        resume: opts.resume,
+      });
+
+      const progress = new ProgressReporter(opts.steps, checkpointDir);
+      const abort = new AbortController();
+      const onSigint = () => {
+        progress.stop();
+        process.stderr.write('moalign: interrupted; writing a checkpoint (Ctrl-C again to quit at once)\n');
+        abort.abort();
+      };
+      process.once('SIGINT', onSigint);
+      let report: TrainReport;
+      try {
+        report = await trainer.fit(pairs, { onProgress: (p) => progress.update(p), signal: abort.signal });
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+        process.stderr.write(`moalign: stopped; checkpoint in ${checkpointDir}; run the same command again to resume\n`);
+        process.exitCode = 130;
+        return;
+      } finally {
+        process.off('SIGINT', onSigint);
+        progress.stop();
+      }
+      if (report.startStep > 0) progress.resumedFrom(report.startStep);
+
+      if (opts.lora) lm.saveAdapter(opts.out);
+      else lm.save(opts.out);
+      const { losses } = report;
+      const first = losses.length > 0 ? losses[0].toFixed(4) : '-';
+      const last = losses.length > 0 ? losses[losses.length - 1].toFixed(4) : '-';
+      const steps = opts.steps - report.startStep;
+      const ran = steps > 0 ? `trained ${steps} step${steps === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s` : 'nothing left to train';
+      process.stderr.write(`moalign: ${ran}; loss ${first} (step 1) -> ${last} (step ${losses.length}); ${opts.lora ? 'adapter' : 'model'} written to ${opts.out}\n`);
+    });
+}
+
+/** A cli-progress bar on a terminal; otherwise a plain line every ~10% of the steps. */
+class ProgressReporter {
+  private bar: SingleBar | undefined;
+  private resumeNoted = false;
+  private stopped = false;
+  private started = false;
+
+  constructor(
+    private readonly steps: number,
+    private readonly checkpointDir: string,
+  ) {}
+
+  resumedFrom(step: number): void {
+    if (this.resumeNoted) return;
+    this.resumeNoted = true;
+    process.stderr.write(`moalign: resuming from the checkpoint in ${this.checkpointDir} at step ${step} of ${this.steps}\n`);
+  }
+
+  update(p: TrainProgress): void {
+    if (this.stopped) return;
+    if (!this.started && p.step > 1) this.resumedFrom(p.step - 1);
+    this.started = true;
+    const fields = { loss: p.loss.toFixed(4), lr: p.lr.toExponential(2), tps: Math.round(p.tokensPerSecond), remaining: formatSeconds(p.etaSeconds) };
+    if (process.stderr.isTTY) {
+      if (!this.bar) {
+        this.bar = new SingleBar({
+          format: 'train {bar} step {value}/{total} | loss {loss} | lr {lr} | {tps} tok/s | ETA {remaining}',
+          stream: process.stderr,
+          hideCursor: true,
+          barsize: 24,
+        });
+        this.bar.start(p.steps, p.step, fields);
+      } else {
+        this.bar.update(p.step, fields);
+      }
+      return;
+    }
+    const every = Math.max(1, Math.ceil(p.steps / 10));
+    if (p.step % every === 0 || p.step === p.steps)
+      process.stderr.write(`moalign: step ${p.step}/${p.steps} loss ${fields.loss} lr ${fields.lr} ${fields.tps} tok/s ETA ${fields.remaining}\n`);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '-';
+  const t = Math.round(s);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+}
