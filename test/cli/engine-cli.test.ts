@@ -1,11 +1,12 @@
 // `moalign generate | logprobs | score | train sft`, spawned from source as `npx moalign` would run
 // them, checked against the library's own results computed here in the test process.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CausalLM, RewardModel, saveByteTokenizer } from '../../ts/engine/index.js';
+import { fixtureModelDir } from '../helpers/engine-fixtures.js';
+import { CausalLM, RewardModel } from '../../ts/engine/index.js';
 
 const moalign = (args: string[], input?: string) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', ...args], { encoding: 'utf8', input, timeout: 60_000 });
@@ -14,15 +15,7 @@ const FIX = join(import.meta.dirname, '..', 'fixtures', 'engine');
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-engine-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// The fixtures' vocabulary: 256 bytes, then pad 256, bos 257, eos 258 and three unused ids.
-const specials = { specialTokens: ['<|pad|>', '<|bos|>', '<|eos|>', '<|u1|>', '<|u2|>', '<|u3|>'], eosToken: '<|eos|>', padToken: '<|pad|>' };
-async function withTokenizer(name: string): Promise<string> {
-  const dir = join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(FIX, name, f), join(dir, f));
-  await saveByteTokenizer(dir, specials);
-  return dir;
-}
+const withTokenizer = (name: string) => fixtureModelDir(name, tmp);
 
 let files = 0;
 function file(text: string): string {

@@ -1,24 +1,16 @@
 // The TypeScript engine API over a fixture model with a byte-level tokenizer: text in, text out,
 // response-only loss, adapters and save/load round trips.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CausalLM, RewardModel, saveByteTokenizer, tokenBatch, Trainer } from '../../ts/engine/index.js';
+import { fixtureModelDir } from '../helpers/engine-fixtures.js';
+import { CausalLM, RewardModel, tokenBatch, Trainer } from '../../ts/engine/index.js';
 
-const FIX = join(import.meta.dirname, '..', 'fixtures', 'engine');
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-lm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// The fixtures' vocabulary: 256 bytes, then pad 256, bos 257, eos 258 and three unused ids.
-const specials = { specialTokens: ['<|pad|>', '<|bos|>', '<|eos|>', '<|u1|>', '<|u2|>', '<|u3|>'], eosToken: '<|eos|>', padToken: '<|pad|>' };
-async function withTokenizer(name: string): Promise<string> {
-  const dir = join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(FIX, name, f), join(dir, f));
-  await saveByteTokenizer(dir, specials);
-  return dir;
-}
+const withTokenizer = (name: string) => fixtureModelDir(name, tmp);
 
 let gpt2Dir: string;
 beforeAll(async () => {

@@ -35,15 +35,9 @@ export interface TextPair {
   response: string;
 }
 
-export interface GenerateOptions {
-  /** Default 64. */
-  maxNewTokens?: number;
-  /** Greedy decoding (default) unless temperature / topK / topP ask for sampling. */
-  greedy?: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
+/** Decoding options (documented on NativeGenerateOptions; sampling when temperature, topK or
+ *  topP is given and greedy is not), plus what the TS side handles. */
+export interface GenerateOptions extends Omit<NativeGenerateOptions, 'eosIds' | 'padId'> {
   /** The text is cut before the first of these; EOS tokens always stop a row. */
   stop?: string[];
   signal?: AbortSignal;
@@ -106,6 +100,15 @@ class LoadedModel {
   /** The pad id for batches: the tokenizer's, else the config's, else EOS. */
   get padId(): number {
     return this.tokenizer.padId ?? this.info.padTokenId ?? this.tokenizer.eosId ?? 0;
+  }
+
+  /** Runs `score` on right-padded batches of `size` pairs (no EOS appended) and concatenates the results. */
+  protected batched<T>(pairs: TextPair[], size: number, score: (batch: TokenBatch) => T[]): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < pairs.length; i += size) {
+      out.push(...score(tokenBatch(pairs.slice(i, i + size).map((p) => this.encodePair(p, false)), this.padId)));
+    }
+    return out;
   }
 
   /** Prompt ids (chat template when the tokenizer has one) and response ids (with EOS), labels on the response. */
@@ -179,17 +182,10 @@ export class CausalLM extends LoadedModel {
 
   /** Summed and mean log-probability of each response given its prompt, in batches. */
   logProbs(pairs: TextPair[], options: { batchSize?: number } = {}): SequenceScore[] {
-    const out: SequenceScore[] = [];
-    const size = options.batchSize ?? 16;
-    for (let i = 0; i < pairs.length; i += size) {
-      const b = tokenBatch(
-        pairs.slice(i, i + size).map((p) => this.encodePair(p, false)),
-        this.padId,
-      );
+    return this.batched(pairs, options.batchSize ?? 16, (b) => {
       const r = this.native.logProbs(b.ids, b.mask, b.labels);
-      for (let k = 0; k < r.sum.length; ++k) out.push({ sum: r.sum[k], mean: r.mean[k], tokens: r.tokens[k] });
-    }
-    return out;
+      return Array.from(r.sum, (sum, k) => ({ sum, mean: r.mean[k], tokens: r.tokens[k] }));
+    });
   }
 
   /** True once addLora or loadAdapter attached an adapter (training then updates it alone). */
@@ -258,18 +254,11 @@ export class RewardModel extends LoadedModel {
 
   /** The score of each (prompt, response): the head's first output at the last token. */
   score(pairs: TextPair[], options: { batchSize?: number } = {}): number[] {
-    const out: number[] = [];
-    const size = options.batchSize ?? 16;
-    for (let i = 0; i < pairs.length; i += size) {
-      const b = tokenBatch(
-        pairs.slice(i, i + size).map((p) => this.encodePair(p, false)),
-        this.padId,
-      );
+    const labels = this.info.config.numLabels ?? 1;
+    return this.batched(pairs, options.batchSize ?? 16, (b) => {
       const s = this.native.scores(b.ids, b.mask).toArray() as Float32Array;
-      const labels = this.info.config.numLabels ?? 1;
-      for (let k = 0; k < s.length / labels; ++k) out.push(s[k * labels]);
-    }
-    return out;
+      return Array.from({ length: s.length / labels }, (_, k) => s[k * labels]);
+    });
   }
 }
 

@@ -5,34 +5,8 @@ import { native } from '../native/loader.js';
 import { withAbortSignal } from './abort.js';
 import type { CausalLM, TextPair } from './causal-lm.js';
 
-export interface TrainOptions {
-  /** Optimiser steps. Default 100. */
-  steps?: number;
-  /** Examples per micro-batch. Default 8. */
-  batchSize?: number;
-  /** Micro-batches per optimiser step. Default 1. */
-  gradAccum?: number;
-  /** Peak learning rate. Default 1e-4. */
-  lr?: number;
-  /** Linear warm-up steps. Default 0. */
-  warmupSteps?: number;
-  /** Decay after warm-up. Default 'linear'. */
-  schedule?: 'linear' | 'cosine' | 'constant';
-  /** Decay floor as a fraction of lr. Default 0. */
-  minLrRatio?: number;
-  /** AdamW's decoupled weight decay. Default 0. */
-  weightDecay?: number;
-  /** Gradient clipping by global norm; 0 = off. Default 1. */
-  maxGradNorm?: number;
-  /** Data-order seed. Default 0. */
-  seed?: number;
-  /** Where checkpoints go (weights or adapter, optimiser state, step, data position); a run resumes from it. */
-  checkpointDir?: string;
-  /** Checkpoint every N steps (and at the end, and on abort). Default 0: only then. */
-  checkpointEvery?: number;
-  /** Continue from checkpointDir's checkpoint when there is one. Default true. */
-  resume?: boolean;
-}
+/** What to train and how; the defaults are documented on NativeTrainOptions. The pad id comes from the model. */
+export type TrainOptions = Omit<NativeTrainOptions, 'padId'>;
 
 export interface TrainProgress {
   step: number;

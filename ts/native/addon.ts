@@ -128,11 +128,17 @@ export interface NativeLoraOptions {
 }
 
 export interface NativeGenerateOptions {
+  /** Default 64. */
   maxNewTokens?: number;
+  /** Greedy decoding (default true); false samples with temperature / topK / topP. */
   greedy?: boolean;
+  /** Default 1. */
   temperature?: number;
+  /** 0 (default) = no limit. */
   topK?: number;
+  /** 1 (default) = no limit. */
   topP?: number;
+  /** Sampling seed. Default 0. */
   seed?: number;
   eosIds?: number[];
   padId?: number;
@@ -192,22 +198,37 @@ export interface NativeCausalLM {
 }
 
 export interface NativeTrainOptions {
+  /** Optimiser steps. Default 100. */
   steps?: number;
+  /** Examples per micro-batch. Default 8. */
   batchSize?: number;
+  /** Micro-batches per optimiser step. Default 1. */
   gradAccum?: number;
+  /** Peak learning rate. Default 1e-4. */
   lr?: number;
+  /** Linear warm-up steps. Default 0. */
   warmupSteps?: number;
+  /** Decay after warm-up. Default 'linear'. */
   schedule?: 'linear' | 'cosine' | 'constant';
+  /** Decay floor as a fraction of lr. Default 0. */
   minLrRatio?: number;
+  /** AdamW's decoupled weight decay. Default 0. */
   weightDecay?: number;
+  /** AdamW moments. Defaults 0.9, 0.999, 1e-8. */
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** Gradient clipping by global norm; 0 = off. Default 1. */
   maxGradNorm?: number;
+  /** Data-order seed. Default 0. */
   seed?: number;
+  /** Token that pads batches. Default 0. */
   padId?: number;
+  /** Where checkpoints go (weights or adapter, optimiser state, step, data position); a run resumes from it. */
   checkpointDir?: string;
+  /** Checkpoint every N steps (and at the end, and on abort). Default 0: only then. */
   checkpointEvery?: number;
+  /** Continue from checkpointDir's checkpoint when there is one. Default true. */
   resume?: boolean;
 }
 
