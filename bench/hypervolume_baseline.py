@@ -48,30 +48,9 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv"
+from benchvenv import VENV, create_venv, in_venv, log, pip, reenter, summary, venv_imports, venv_python  # noqa: E402,F401
+
 MARKER = VENV / "moalign-setup.json"
-
-
-def log(message: str) -> None:
-    print(f"[python] {message}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- the virtual environment
-
-
-def venv_python() -> Path:
-    return VENV / "bin" / "python"
-
-
-def in_venv() -> bool:
-    return Path(sys.prefix).resolve() == VENV.resolve()
-
-
-def pip(*args: str) -> subprocess.CompletedProcess:
-    # pip's own output goes to stderr: stdout is reserved for the JSON result.
-    return subprocess.run([str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", *args],
-                          stdout=sys.stderr, stderr=sys.stderr, check=False)
 
 
 def ensure_venv() -> None:
@@ -79,8 +58,7 @@ def ensure_venv() -> None:
     if in_venv():
         return
     if not MARKER.exists():
-        log(f"creating {VENV} (once; delete it to rebuild)")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], stdout=sys.stderr, check=True)
+        create_venv()
         if pip("numpy", "moocore").returncode != 0:
             raise SystemExit("pip install numpy moocore failed (see above)")
         optuna = pip("optuna")
@@ -88,14 +66,11 @@ def ensure_venv() -> None:
         if note:
             log(f"{note}: the optuna column will be empty")
         MARKER.write_text(json.dumps({"optunaNote": note}) + "\n")
-    os.execv(str(venv_python()), [str(venv_python()), __file__, *sys.argv[1:]])
+    reenter(__file__)
 
 
 # ---------------------------------------------------------------- timing
 
-
-def summary(samples: list[float]) -> dict:
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 
 
 def seconds_of(fn) -> float:

@@ -49,6 +49,7 @@ train::TrainOptions to_options(const Napi::Object& o) {
   t.checkpoint_dir = option_string(o, "checkpointDir", "");
   t.checkpoint_every = option_int(o, "checkpointEvery", 0, 0);
   t.resume = option_bool(o, "resume", true);
+  t.autocast = option_string(o, "autocast", "");
   return t;
 }
 

@@ -65,6 +65,15 @@ describe('trainSft', () => {
     expect(Array.from(model.parameter('transformer.wte.weight').toArray() as Float32Array)).toEqual(Array.from(wte));
   });
 
+  it('trains under bf16 autocast close to the fp32 run', async () => {
+    const data = examples();
+    const fp32 = await native().trainSft(gpt2(), data.ids, data.labels, data.offsets, base);
+    const bf16 = await native().trainSft(gpt2(), data.ids, data.labels, data.offsets, { ...base, autocast: 'bfloat16' });
+    expect(Math.abs(bf16.losses[0] - fp32.losses[0]) / fp32.losses[0]).toBeLessThan(0.02);
+    expect(bf16.losses[0]).not.toBe(fp32.losses[0]); // bf16 matmuls did run
+    expect(bf16.losses[23]).toBeLessThan(0.75 * bf16.losses[0]);
+  });
+
   it('resumes an interrupted run on the same loss curve', async () => {
     const data = examples();
     const dir = join(tmp, 'resume');

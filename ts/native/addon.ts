@@ -230,6 +230,9 @@ export interface NativeTrainOptions {
   checkpointEvery?: number;
   /** Continue from checkpointDir's checkpoint when there is one. Default true. */
   resume?: boolean;
+  /** Mixed precision: 'bfloat16' runs the forward pass under autocast (CUDA, and CPU too);
+   *  weights, gradients and optimiser state stay float32. Default off. */
+  autocast?: 'bfloat16';
 }
 
 export interface NativeTrainReport {

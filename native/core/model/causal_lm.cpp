@@ -98,7 +98,7 @@ struct CausalLM::Impl {
     const at::Tensor labels = labels_in.to(at::kLong).to(device);
     if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
     const int64_t T = labels.size(1);
-    const at::Tensor logits = body.lm_logits(hidden(in)).narrow(1, 0, T - 1).to(at::kFloat);  // (B, T-1, V)
+    const at::Tensor logits = body.lm_logits(hidden(in).narrow(1, 0, T - 1)).to(at::kFloat);  // (B, T-1, V): no head on the last slot
     const at::Tensor target = labels.narrow(1, 1, T - 1);
     const at::Tensor valid = target.ne(-100);
     const at::Tensor lp = at::log_softmax(logits, -1).gather(-1, target.clamp_min(0).unsqueeze(-1)).squeeze(-1);
@@ -146,7 +146,9 @@ double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward,
   const int64_t T = labels.size(1), V = config().vocab_size;
   const at::Tensor target = labels.narrow(1, 1, T - 1).reshape({-1});
   if (!target.ne(-100).any().item<bool>()) throw InvalidArgument("no label positions: every label is -100");
-  const at::Tensor logits = impl_->body.lm_logits(impl_->hidden(in)).narrow(1, 0, T - 1).reshape({-1, V}).to(at::kFloat);
+  // The head runs on the T-1 positions that predict a label: with a large vocabulary the logits
+  // dominate memory and time, so no (B, T, V) tensor is made and then cut.
+  const at::Tensor logits = impl_->body.lm_logits(impl_->hidden(in).narrow(1, 0, T - 1)).reshape({-1, V}).to(at::kFloat);
   const at::Tensor loss = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -100);
   if (backward) (backward_scale == 1.0 ? loss : loss * backward_scale).backward();
   return loss.item<double>();

@@ -1,5 +1,6 @@
 #include "core/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
@@ -34,11 +35,36 @@ double learning_rate(const TrainOptions& o, int64_t step) {
 
 namespace {
 
+// Mixed precision for the forward pass (matmuls in bf16, reductions in fp32, as torch.autocast
+// does) while it is in scope; weights, gradients and optimiser state stay fp32.
+class Autocast {
+ public:
+  Autocast(const std::string& dtype, at::DeviceType device) : device_(device), on_(!dtype.empty()) {
+    if (!on_) return;
+    was_ = at::autocast::is_autocast_enabled(device_);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::increment_nesting();
+  }
+  ~Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(device_, was_);
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  at::DeviceType device_;
+  bool on_, was_ = false;
+};
+
 void check_options(const TrainOptions& o, const std::vector<Example>& data, int64_t context) {
   if (data.empty()) throw InvalidArgument("training data is empty");
   if (o.steps <= 0 || o.batch_size <= 0 || o.grad_accum <= 0) throw InvalidArgument("steps, batchSize and gradAccum must be positive");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw InvalidArgument("lr must be a positive number");
   if (o.schedule != "linear" && o.schedule != "cosine" && o.schedule != "constant") throw InvalidArgument("schedule must be linear, cosine or constant");
+  if (!o.autocast.empty() && o.autocast != "bfloat16") throw InvalidArgument("autocast must be bfloat16 or off, not " + o.autocast);
   for (std::size_t i = 0; i < data.size(); ++i) {
     const Example& e = data[i];
     if (e.ids.empty() || e.ids.size() != e.labels.size()) throw InvalidArgument("example " + std::to_string(i) + ": ids and labels must be non-empty and of equal length");
@@ -184,6 +210,7 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
   check_options(o, data, model.config().max_positions);
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const std::string& name : model.parameter_names(true)) params.emplace_back(name, aten(model.parameter(name)));
+  const at::DeviceType device = params.empty() ? at::kCPU : params.front().second.device().type();
   AdamW opt(params, AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
   std::vector<at::Tensor> plain;
   for (const auto& [n, p] : params) plain.push_back(p);
@@ -208,6 +235,7 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
       const MicroBatch mb = collate(data, order, cursor, o.batch_size, o.pad_id);
       cursor += o.batch_size;
       if (mb.label_tokens == 0) continue;  // a micro-batch of prompts only: nothing to learn from
+      const Autocast autocast(o.autocast, device);
       step_loss += model.loss(mb.batch, mb.labels, true, 1.0 / static_cast<double>(o.grad_accum)) / static_cast<double>(o.grad_accum);
       report.tokens += mb.label_tokens;
     }

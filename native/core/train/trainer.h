@@ -34,6 +34,7 @@ struct TrainOptions {
   std::string checkpoint_dir;       // "" = no checkpoints
   int64_t checkpoint_every = 0;     // steps; 0 = only at the end
   bool resume = true;               // continue from checkpoint_dir's checkpoint when present
+  std::string autocast;             // "" (off) or "bfloat16": mixed precision on the model's device
 };
 
 struct StepStats {

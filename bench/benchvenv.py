@@ -1,0 +1,63 @@
+"""What the Python baselines share: bench/.venv (created once, re-entered with os.execv), pip
+installs that go straight to the indexes pip is configured with, logging to stderr and the
+timing summary. stdout stays reserved for each script's JSON result."""
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv"
+
+
+def log(message: str) -> None:
+    print(f"[python] {message}", file=sys.stderr, flush=True)
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def configured_indexes() -> list[str]:
+    """--index-url / --extra-index-url from `pip config list`, read at run time: where pip's
+    default index is unreachable, naming the configured ones skips minutes of retries."""
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False).stdout
+    urls: list[str] = []
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.endswith("index-url"):  # index-url and extra-index-url, in pip's order
+            urls += value.strip().strip("'\"").split()
+    # The first becomes the index: otherwise pip still tries its unreachable default first.
+    return [arg for i, url in enumerate(urls) for arg in ("--index-url" if i == 0 else "--extra-index-url", url)]
+
+
+def pip(*packages: str) -> subprocess.CompletedProcess:
+    # pip's own output goes to stderr: stdout is reserved for the JSON result.
+    return subprocess.run([str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", *configured_indexes(), *packages],
+                          stdout=sys.stderr, stderr=sys.stderr, check=False)
+
+
+def venv_imports(module: str) -> bool:
+    return subprocess.run([str(venv_python()), "-c", f"import {module}"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0
+
+
+def create_venv() -> None:
+    if not venv_python().exists():
+        log(f"creating {VENV} (once; delete it to rebuild)")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], stdout=sys.stderr, check=True)
+
+
+def reenter(script: str) -> None:
+    """Re-runs `script` with the venv's Python (never returns)."""
+    os.execv(str(venv_python()), [str(venv_python()), script, *sys.argv[1:]])
+
+
+def summary(samples: list[float]) -> dict:
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}

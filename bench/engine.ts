@@ -1,0 +1,622 @@
+// Transformer-engine benchmark: moalign's native GPT-2 training step and greedy generation against
+// PyTorch eager and Hugging Face transformers (+ peft) in Python, on this machine, same weights,
+// same data, same thread count, one run. Prints a table, writes bench/results/engine.json. Never
+// run by tests or CI.
+//
+//   npm run bench -- engine [--threads N] [--repeats N] [--only TEXT] [--out FILE] [--quick] [--keep-data]
+//
+// The models: GPT-2 layout, 4 layers, d_model 256, 4 heads, 256 positions, dropout 0, tied LM
+// head, vocabulary 256 and 50,257. bench/engine_baseline.py creates them from a fixed seed with
+// transformers and saves them (save_pretrained: config.json + model.safetensors) to a temporary
+// folder, with the token data as raw little-endian int32: one batch of 8 x 128 token ids and 8
+// prompts of 16 tokens per vocabulary. Both sides then read the same files.
+//
+// Cases, per vocabulary:
+//   train step, full / LoRA: forward + causal-LM loss over all 8 x 128 tokens + backward + grad-norm
+//     clipping (1.0) + AdamW step (lr 1e-4, weight decay 0.01, betas 0.9/0.999, eps 1e-8: PyTorch's
+//     defaults except lr). LoRA: r 8, alpha 16 on c_attn, c_proj, c_fc (peft's GPT-2 names; c_proj
+//     is both the attention and the MLP output), base frozen. moalign: native trainSft (batch size 8,
+//     constant schedule) on a data set of exactly that batch, so every step sees it; the step time
+//     is the difference of successive onProgress elapsed times. PyTorch: the same loop in Python,
+//     each step timed with perf_counter. The first TRAIN_WARMUP steps are not counted: median of
+//     the next `repeats` steps.
+//   generate: 8 prompts of 16 tokens in one batch, 128 new tokens each, greedy, no EOS stop, KV
+//     cache. moalign: model.generate; transformers: model.generate(do_sample=False,
+//     max_new_tokens=128) with eos_token_id None. GEN_WARMUP untimed calls, then median wall time
+//     of `repeats` calls; throughput = 8 x 128 / median seconds.
+// Every case, on each side, runs in a fresh process (this script with --child; the baseline with
+// --case), case by case, moalign then Python (interleaved, so that a drift of the machine's speed
+// does not fall on one side only). So each case's peak memory is its own: VmHWM of that process
+// (/proc/self/status: peak resident set; execve resets it), and its growth over the VmRSS measured
+// after the libraries are loaded and before the model is.
+// Checks (reported, never failing the run): the first training loss and grad norm on both sides
+// (same weights, same batch: they should agree to ~1e-4), the whole loss curve of the full
+// fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readModelInfo } from '../ts/engine/config.js';
+import type { BuildInfo } from '../ts/native/addon.js';
+import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
+import { native } from '../ts/native/loader.js';
+import { packageRoot } from '../ts/paths.js';
+import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, runPythonScript, type Stats, stats } from './common.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const thisFile = fileURLToPath(import.meta.url);
+const defaultResultsFile = join(packageRoot, 'bench', 'results', 'engine.json');
+
+const SEED = 1234;
+const LAYERS = 4;
+const D_MODEL = 256;
+const HEADS = 4;
+const POSITIONS = 256;
+const BATCH = 8;
+const SEQ = 128;
+const PROMPT_LEN = 16;
+const NEW_TOKENS = 128;
+const VOCABS = [256, 50_257];
+const LR = 1e-4;
+const WEIGHT_DECAY = 0.01; // torch.optim.AdamW's default
+const MAX_GRAD_NORM = 1.0;
+const LORA = { targets: ['c_attn', 'c_proj', 'c_fc'], rank: 8, alpha: 16 };
+/** Training steps run before the timed ones, on both sides. */
+const TRAIN_WARMUP = 2;
+/** Untimed generate calls before the timed ones, on both sides. */
+const GEN_WARMUP = 1;
+/** First losses of both sides on the same weights and batch should agree this closely (absolute). */
+const LOSS_TOLERANCE = 1e-4;
+
+// ---------------------------------------------------------------- cases
+
+type Target = { kind: 'ratio'; max: number } | { kind: 'speedup'; min: number };
+
+interface BenchCase {
+  name: string;
+  kind: 'train' | 'generate';
+  /** The model folder's name under the data folder. */
+  model: string;
+  vocab: number;
+  lora: boolean;
+  target: Target;
+}
+
+const modelName = (vocab: number) => `v${vocab}`;
+
+function defineCases(): BenchCase[] {
+  const cases: BenchCase[] = [];
+  for (const vocab of VOCABS) {
+    const v = vocab.toLocaleString('en-US');
+    const common = { model: modelName(vocab), vocab };
+    cases.push({ name: `train step, full fine-tune, vocab ${v}`, kind: 'train', lora: false, target: { kind: 'ratio', max: 0.9 }, ...common });
+    cases.push({ name: `train step, LoRA r=${LORA.rank}, vocab ${v}`, kind: 'train', lora: true, target: { kind: 'ratio', max: 0.9 }, ...common });
+    cases.push({ name: `generate ${BATCH}x${NEW_TOKENS} greedy, vocab ${v}`, kind: 'generate', lora: false, target: { kind: 'speedup', min: 2 }, ...common });
+  }
+  return cases;
+}
+
+/** What one case process (either side) needs. */
+interface ChildCase {
+  name: string;
+  kind: 'train' | 'generate';
+  dir: string;
+  model: string;
+  lora: boolean;
+  threads: number;
+  steps: number;
+  warmup: number;
+  repeats: number;
+}
+
+// ---------------------------------------------------------------- data files
+
+function readI32(file: string): Int32Array {
+  if (new Uint8Array(new Int32Array([1]).buffer)[0] !== 1) throw new Error('this benchmark reads little-endian int32 and needs a little-endian machine');
+  const bytes = readFileSync(file);
+  return new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** A memory line of /proc/self/status (VmRSS, VmHWM) in MiB, or null off Linux. */
+function procStatusMiB(field: 'VmRSS' | 'VmHWM'): number | null {
+  try {
+    const kb = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s*(\\d+)\\s*kB`, 'm'))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- moalign: one case in this (child) process
+
+interface OursCase {
+  name: string;
+  threads: number;
+  buildInfo: BuildInfo;
+  rssBeforeModelMiB: number | null;
+  peakRssMiB: number | null;
+  // train
+  stepMs?: Stats;
+  losses?: number[];
+  gradNorms?: number[];
+  trainable?: number;
+  trainSeconds?: number;
+  // generate
+  callMs?: Stats;
+  nativeSeconds?: number[];
+  tokensPerSecond?: number;
+  tokens?: number[][];
+}
+
+async function runChild(c: ChildCase): Promise<OursCase> {
+  const addon = native();
+  addon.setNumThreads(c.threads);
+  const threads = addon.runtimeInfo().numThreads;
+  if (threads !== c.threads) throw new Error(`setNumThreads(${c.threads}) did not take: ${threads}`);
+  const dir = join(c.dir, c.model);
+  const rssBeforeModelMiB = procStatusMiB('VmRSS');
+  const info = readModelInfo(dir);
+  const model = new addon.CausalLM(dir, info.config, { dtype: 'float32', device: 'cpu' });
+  const out: OursCase = { name: c.name, threads, buildInfo: addon.buildInfo(), rssBeforeModelMiB, peakRssMiB: null };
+  if (c.kind === 'train') {
+    if (c.lora) model.addLora({ targets: LORA.targets, rank: LORA.rank, alpha: LORA.alpha, seed: SEED });
+    else model.setFullFinetune(true);
+    out.trainable = model.parameterNames(true).reduce((sum, n) => sum + model.parameter(n).shape.reduce((a, b) => a * b, 1), 0);
+    const ids = readI32(join(dir, 'batch.i32'));
+    if (ids.length !== BATCH * SEQ) throw new Error(`${dir}/batch.i32: ${ids.length} ids, expected ${BATCH * SEQ}`);
+    const offsets = Int32Array.from({ length: BATCH + 1 }, (_, i) => i * SEQ);
+    const elapsed: number[] = [];
+    const gradNorms: number[] = [];
+    const report = await addon.trainSft(
+      model,
+      ids,
+      Int32Array.from(ids), // labels: every token (the loss shifts them)
+      offsets,
+      { steps: c.steps, batchSize: BATCH, lr: LR, padId: 0, maxGradNorm: MAX_GRAD_NORM, weightDecay: WEIGHT_DECAY, schedule: 'constant', warmupSteps: 0, seed: 0 },
+      undefined,
+      (_step, _steps, _loss, _lr, gradNorm, _tps, elapsedSeconds) => {
+        elapsed.push(elapsedSeconds);
+        gradNorms.push(gradNorm);
+      },
+    );
+    const stepMs = elapsed.map((e, i) => (e - (i === 0 ? 0 : elapsed[i - 1])) * 1e3);
+    out.stepMs = stats(stepMs.slice(c.warmup));
+    out.losses = Array.from(report.losses);
+    out.gradNorms = gradNorms;
+    out.trainSeconds = report.seconds;
+  } else {
+    const flat = readI32(join(dir, 'prompts.i32'));
+    const prompts = Array.from({ length: BATCH }, (_, b) => Array.from(flat.subarray(b * PROMPT_LEN, (b + 1) * PROMPT_LEN)));
+    const call = () => model.generate(prompts, { maxNewTokens: NEW_TOKENS, greedy: true, padId: 0, eosIds: [] });
+    for (let i = 0; i < c.warmup; i++) await call();
+    const samples: number[] = [];
+    const nativeSeconds: number[] = [];
+    let last = null as Awaited<ReturnType<typeof call>> | null;
+    for (let i = 0; i < c.repeats; i++) {
+      const start = process.hrtime.bigint();
+      last = await call();
+      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+      nativeSeconds.push(last.seconds);
+    }
+    if (!last || last.generated !== BATCH * NEW_TOKENS || last.tokens.some((t) => t.length !== NEW_TOKENS))
+      throw new Error(`generate gave ${last?.generated} tokens, expected ${BATCH} x ${NEW_TOKENS}`);
+    out.callMs = stats(samples);
+    out.nativeSeconds = nativeSeconds;
+    out.tokensPerSecond = (BATCH * NEW_TOKENS) / (out.callMs.median / 1e3);
+    out.tokens = last.tokens;
+  }
+  out.peakRssMiB = procStatusMiB('VmHWM');
+  model.dispose();
+  return out;
+}
+
+/** Runs one case in a fresh `node --import tsx bench/engine.ts --child` process (case JSON on stdin). */
+function spawnChild(c: ChildCase): OursCase {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', thisFile, '--child'], {
+    cwd: packageRoot,
+    input: JSON.stringify(c),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) throw new Error(`could not run the case process: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`${c.name}: the case process exited with ${run.status ?? run.signal}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as OursCase;
+}
+
+// ---------------------------------------------------------------- the Python side
+
+interface PyCase {
+  name: string;
+  threads: number;
+  rssBeforeModelMiB: number | null;
+  peakRssMiB: number | null;
+  attnImplementation: string | null;
+  versions: PyVersions;
+  stepMs?: Stats;
+  losses?: number[];
+  gradNorms?: number[];
+  trainable?: number;
+  callMs?: Stats;
+  tokensPerSecond?: number;
+  tokens?: number[][];
+}
+
+interface PyVersions {
+  python: string;
+  torch: string;
+  torchFile: string;
+  transformers: string;
+  peft: string | null;
+}
+
+interface PyPrepared extends PyVersions {
+  models: { name: string; vocab: number; parameters: number }[];
+}
+
+interface PyResults extends PyVersions {
+  threads: number;
+  cases: PyCase[];
+}
+
+// ---------------------------------------------------------------- checks
+
+interface TrainCheck {
+  firstLoss: { moalign: number; python: number; absDiff: number };
+  firstGradNorm: { moalign: number; python: number; relDiff: number };
+  /** Largest |difference| over all steps' losses (same optimiser and data: should stay small). */
+  maxLossDiff: number;
+  agrees: boolean;
+}
+
+interface GenerateCheck {
+  identical: boolean;
+  /** Tokens that differ, of BATCH x NEW_TOKENS. */
+  differing: number;
+  /** The first difference: prompt and new-token position (0-based), or null. */
+  firstDifference: { prompt: number; position: number; moalign: number; python: number } | null;
+  /** Prompts whose whole continuation is the same. */
+  samePrompts: number;
+}
+
+function trainCheck(ours: OursCase, py: PyCase): TrainCheck {
+  const a = ours.losses!;
+  const b = py.losses!;
+  let maxLossDiff = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) maxLossDiff = Math.max(maxLossDiff, Math.abs(a[i] - b[i]));
+  const absDiff = Math.abs(a[0] - b[0]);
+  const g = [ours.gradNorms![0], py.gradNorms![0]];
+  return {
+    firstLoss: { moalign: a[0], python: b[0], absDiff },
+    firstGradNorm: { moalign: g[0], python: g[1], relDiff: Math.abs(g[0] - g[1]) / Math.abs(g[1]) },
+    maxLossDiff,
+    agrees: absDiff <= LOSS_TOLERANCE,
+  };
+}
+
+function generateCheck(ours: number[][], py: number[][]): GenerateCheck {
+  let differing = 0;
+  let samePrompts = 0;
+  let first: GenerateCheck['firstDifference'] = null;
+  for (let p = 0; p < BATCH; p++) {
+    let same = true;
+    for (let t = 0; t < NEW_TOKENS; t++) {
+      if (ours[p][t] === py[p][t]) continue;
+      differing++;
+      same = false;
+      if (first === null || t < first.position) first = { prompt: p, position: t, moalign: ours[p][t], python: py[p][t] };
+    }
+    if (same) samePrompts++;
+  }
+  return { identical: differing === 0, differing, firstDifference: first, samePrompts };
+}
+
+// ---------------------------------------------------------------- report
+
+interface Row {
+  case: string;
+  metric: string;
+  moalign: number | null;
+  python: number | null;
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+}
+
+function fmt(x: number | null): string {
+  if (x === null) return '—';
+  const abs = Math.abs(x);
+  if (abs >= 100) return x.toFixed(0);
+  if (abs >= 10) return x.toFixed(1);
+  if (abs >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
+
+function formatTable(rows: Row[]): string {
+  const columns: Column<Row>[] = [
+    { title: 'case', align: 'left', cell: (r) => r.case },
+    { title: 'metric', align: 'left', cell: (r) => r.metric },
+    { title: 'moalign', align: 'right', cell: (r) => fmt(r.moalign) },
+    { title: 'PyTorch / transformers', align: 'right', cell: (r) => fmt(r.python) },
+    { title: 'ratio moalign/python', align: 'right', cell: (r) => (r.ratio === null ? '—' : r.ratio.toFixed(2)) },
+    { title: 'target', align: 'left', cell: (r) => r.target },
+  ];
+  return markdownTable(rows, columns);
+}
+
+function caseRows(c: BenchCase, ours: OursCase, py: PyCase): Row[] {
+  const rows: Row[] = [];
+  if (c.kind === 'train') {
+    const [a, b] = [ours.stepMs!.median, py.stepMs!.median];
+    const max = c.target.kind === 'ratio' ? c.target.max : 0.9;
+    rows.push({ case: c.name, metric: 'step ms', moalign: a, python: b, ratio: a / b, target: `ratio ≤ ${max}: ${mark(a / b <= max)}`, met: a / b <= max });
+  } else {
+    const [a, b] = [ours.tokensPerSecond!, py.tokensPerSecond!];
+    const min = c.target.kind === 'speedup' ? c.target.min : 2;
+    rows.push({ case: c.name, metric: 'tokens/s', moalign: a, python: b, ratio: a / b, target: `≥ ${min}x: ${mark(a / b >= min)}`, met: a / b >= min });
+  }
+  const peak = (r: OursCase | PyCase) => r.peakRssMiB;
+  const growth = (r: OursCase | PyCase) => (r.peakRssMiB === null || r.rssBeforeModelMiB === null ? null : r.peakRssMiB - r.rssBeforeModelMiB);
+  for (const [metric, f] of [
+    ['peak RSS MiB', peak],
+    ['  growth over loaded runtime', growth],
+  ] as const) {
+    const [a, b] = [f(ours), f(py)];
+    const ratio = a === null || b === null ? null : a / b;
+    const ok = ratio === null ? null : ratio <= 1;
+    rows.push({ case: '', metric, moalign: a, python: b, ratio, target: `≤ PyTorch: ${mark(ok)}`, met: ok });
+  }
+  return rows;
+}
+
+/** Busy share of all CPUs over `ms` while this process sleeps. */
+async function cpuBusy(ms = 1000): Promise<number> {
+  const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
+  const before = busy();
+  const start = performance.now();
+  await sleep(ms);
+  return (busy() - before) / ((performance.now() - start) * cpus().length);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      threads: { type: 'string' },
+      repeats: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      quick: { type: 'boolean' },
+      'keep-data': { type: 'boolean' },
+      child: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.child) {
+    // One case in this fresh process: its JSON on stdin, the result as one JSON line on stdout.
+    const result = await runChild(JSON.parse(readFileSync(0, 'utf8')) as ChildCase);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (values.help) {
+    console.log(
+      [
+        'usage: npm run bench -- engine [options]',
+        '  --threads N    CPU threads on both sides: native().setNumThreads / torch.set_num_threads (default: all cores)',
+        `  --repeats N    timed training steps (after ${TRAIN_WARMUP} warm-up steps) and timed generate calls (after ${GEN_WARMUP}) per case (default 5; --quick: 2)`,
+        '  --only TEXT    only the cases whose name contains TEXT',
+        '  --out FILE     results file (default bench/results/engine.json)',
+        '  --quick        fewer repeats (2), for a smoke run',
+        '  --keep-data    keep the temporary folder with the models and token files',
+      ].join('\n'),
+    );
+    return;
+  }
+  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  const threads = positiveInt(values.threads, availableParallelism(), 'threads');
+  const repeats = positiveInt(values.repeats, values.quick ? 2 : 5, 'repeats');
+  const steps = TRAIN_WARMUP + repeats;
+
+  const cases = defineCases().filter((c) => values.only === undefined || c.name.includes(values.only));
+  if (cases.length === 0) throw new OptionError(`--only ${values.only}: no case matches`);
+
+  const busyBefore = await cpuBusy();
+  if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+  const lt = resolveLibtorch();
+  const python = pythonExecutable();
+  const pyEnv = pythonEnvFor(lt);
+  const script = join(here, 'engine_baseline.py');
+  log(`${threads} threads, ${repeats} repeats (training: ${TRAIN_WARMUP} warm-up steps + ${repeats}; generation: ${GEN_WARMUP} warm-up call + ${repeats}), libtorch ${lt.fullVersion} (${lt.source})`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'moalign-engine-'));
+  try {
+    // The models and token data, made by transformers so that both sides read the same files.
+    const vocabs = [...new Set(cases.map((c) => c.vocab))];
+    const prepared = runPythonScript<PyPrepared>(
+      python,
+      script,
+      {
+        action: 'prepare',
+        dir,
+        seed: SEED,
+        layers: LAYERS,
+        dModel: D_MODEL,
+        heads: HEADS,
+        positions: POSITIONS,
+        batch: BATCH,
+        seq: SEQ,
+        promptLen: PROMPT_LEN,
+        models: vocabs.map((vocab) => ({ name: modelName(vocab), vocab })),
+      },
+      pyEnv,
+    );
+    if (prepared.torch !== lt.fullVersion) log(`warning: Python's torch is ${prepared.torch} (${prepared.torchFile}), moalign's libtorch is ${lt.fullVersion}`);
+
+    const childCase = (c: BenchCase): ChildCase => ({
+      name: c.name,
+      kind: c.kind,
+      dir,
+      model: c.model,
+      lora: c.lora,
+      threads,
+      steps,
+      warmup: c.kind === 'train' ? TRAIN_WARMUP : GEN_WARMUP,
+      repeats,
+    });
+
+    // Case by case, each side in a fresh process, moalign then Python, never both at once:
+    // interleaved so that a slow drift of this (shared, virtual) machine does not fall on one side.
+    const ours: OursCase[] = [];
+    const pyCases: PyCase[] = [];
+    let pyVersions: PyVersions | null = null;
+    for (const c of cases) {
+      const r = spawnChild(childCase(c));
+      log(
+        `${c.name}: moalign ${c.kind === 'train' ? `${fmt(r.stepMs!.median)} ms/step, first loss ${r.losses![0].toFixed(6)}` : `${fmt(r.tokensPerSecond!)} tokens/s`}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
+      );
+      ours.push(r);
+      const p = runPythonScript<PyResults>(
+        python,
+        script,
+        {
+          action: 'run',
+          dir,
+          threads,
+          batch: BATCH,
+          cases: [
+            {
+              ...childCase(c),
+              dir: undefined,
+              threads: undefined,
+              lr: LR,
+              weightDecay: WEIGHT_DECAY,
+              maxGradNorm: MAX_GRAD_NORM,
+              loraRank: LORA.rank,
+              loraAlpha: LORA.alpha,
+              loraTargets: LORA.targets,
+              maxNewTokens: NEW_TOKENS,
+              seed: SEED,
+            },
+          ],
+        },
+        pyEnv,
+      );
+      if (p.threads !== threads) throw new Error(`Python ran with ${p.threads} threads, expected ${threads}`);
+      pyVersions ??= p;
+      pyCases.push(p.cases[0]);
+    }
+    const py = { ...pyVersions!, threads, cases: pyCases };
+
+    // Checks: same first loss and grad norm; same greedy tokens. Reported, never fatal.
+    const checks: (TrainCheck | GenerateCheck)[] = [];
+    const checkLines: string[] = [];
+    cases.forEach((c, i) => {
+      const p = py.cases[i];
+      if (p.name !== c.name) throw new Error(`the Python side answered ${p.name} for ${c.name}`);
+      if (p.threads !== threads) throw new Error(`${c.name}: Python ran with ${p.threads} threads, expected ${threads}`);
+      if (c.kind === 'train') {
+        const t = trainCheck(ours[i], p);
+        checks.push(t);
+        checkLines.push(
+          `${c.name}: first loss moalign ${t.firstLoss.moalign.toFixed(6)} / PyTorch ${t.firstLoss.python.toFixed(6)} ` +
+            `(|diff| ${t.firstLoss.absDiff.toExponential(1)}${t.agrees ? '' : `, MORE than ${LOSS_TOLERANCE}`}); first grad norm ${t.firstGradNorm.moalign.toFixed(5)} / ${t.firstGradNorm.python.toFixed(5)}; ` +
+            `largest loss |diff| over ${Math.min(ours[i].losses!.length, p.losses!.length)} steps ${t.maxLossDiff.toExponential(1)}; trainable parameters ${ours[i].trainable!.toLocaleString('en-US')} / ${p.trainable!.toLocaleString('en-US')}`,
+        );
+      } else {
+        const g = generateCheck(ours[i].tokens!, p.tokens!);
+        checks.push(g);
+        const f = g.firstDifference;
+        checkLines.push(
+          `${c.name}: greedy tokens ${g.identical ? 'identical' : `DIFFER: ${g.differing} of ${BATCH * NEW_TOKENS} tokens, ${g.samePrompts} of ${BATCH} prompts identical; first difference at new token ${f!.position} of prompt ${f!.prompt} (moalign ${f!.moalign}, transformers ${f!.python})`}`,
+        );
+      }
+    });
+
+    const rows = cases.flatMap((c, i) => caseRows(c, ours[i], py.cases[i]));
+    const table = formatTable(rows);
+    const notes = [
+      `GPT-2 layout, ${LAYERS} layers, d_model ${D_MODEL}, ${HEADS} heads, ${POSITIONS} positions, dropout 0, tied LM head, float32, CPU; same weights (random, seed ${SEED}, saved by transformers) and same token ids on both sides`,
+      `train step: batch ${BATCH} x ${SEQ}, loss over all tokens, clip ${MAX_GRAD_NORM}, AdamW lr ${LR} wd ${WEIGHT_DECAY} (PyTorch: torch.optim.AdamW defaults otherwise; moalign: fused AdamW); LoRA r ${LORA.rank} alpha ${LORA.alpha} on ${LORA.targets.join(', ')} (peft on the Python side); median of ${repeats} steps after ${TRAIN_WARMUP} warm-up steps`,
+      `generate: ${BATCH} prompts of ${PROMPT_LEN} tokens in one batch, ${NEW_TOKENS} new tokens, greedy, no EOS, KV cache; tokens/s = ${BATCH * NEW_TOKENS} / median wall seconds of ${repeats} calls after ${GEN_WARMUP} warm-up call`,
+      `${threads} threads on both sides (native().setNumThreads, torch.set_num_threads); every case in a fresh process on each side, moalign then Python, case by case`,
+      'peak RSS: VmHWM of the case process (Node + libtorch + the addon; Python + torch + transformers [+ peft]); growth: VmHWM minus VmRSS after the libraries were loaded and before the model was',
+      `ratio: moalign/python for step time and memory (lower is better), moalign/transformers throughput for generation (higher is better)`,
+      `PyTorch ${py.torch}, transformers ${py.transformers}, peft ${py.peft ?? 'absent'}, Python ${py.python} (attention: ${py.cases[0]?.attnImplementation ?? '?'}); moalign's libtorch ${lt.fullVersion}`,
+    ];
+    console.log(`\n${table}\n`);
+    for (const note of notes) console.log(`- ${note}`);
+    console.log('\nchecks (reported, not failing the run):');
+    for (const line of checkLines) console.log(`- ${line}`);
+
+    const report = {
+      date: new Date().toISOString(),
+      command: `npm run bench -- engine ${process.argv.slice(2).join(' ')}`.trim(),
+      machine: { ...machineFacts(), python: py.python, busyBefore },
+      versions: {
+        libtorch: lt.fullVersion,
+        libtorchSource: lt.source,
+        torch: py.torch,
+        torchFile: py.torchFile,
+        transformers: py.transformers,
+        peft: py.peft,
+        buildInfo: ours[0]?.buildInfo ?? null,
+      },
+      settings: {
+        threads,
+        repeats,
+        trainWarmupSteps: TRAIN_WARMUP,
+        generateWarmupCalls: GEN_WARMUP,
+        model: { layers: LAYERS, dModel: D_MODEL, heads: HEADS, positions: POSITIONS, vocabs },
+        batch: BATCH,
+        seq: SEQ,
+        promptLen: PROMPT_LEN,
+        newTokens: NEW_TOKENS,
+        lr: LR,
+        weightDecay: WEIGHT_DECAY,
+        maxGradNorm: MAX_GRAD_NORM,
+        lora: LORA,
+        seed: SEED,
+        models: prepared.models,
+      },
+      cases: cases.map((c, i) => {
+        const { tokens: oursTokens, buildInfo: _b, ...oursRest } = ours[i];
+        const { tokens: pyTokens, versions: _v, ...pyRest } = py.cases[i];
+        return {
+          name: c.name,
+          kind: c.kind,
+          vocab: c.vocab,
+          lora: c.lora,
+          target: c.target,
+          moalign: oursRest,
+          python: pyRest,
+          checks: checks[i],
+          ...(oursTokens ? { tokens: { moalign: oursTokens, python: pyTokens } } : {}),
+        };
+      }),
+      rows,
+      table,
+      notes,
+      checks: checkLines,
+    };
+    mkdirSync(dirname(resultsFile), { recursive: true });
+    writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${resultsFile}`);
+  } finally {
+    if (values['keep-data']) log(`data kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof OptionError)) throw err;
+  console.error(err.message); // a bad option: the message says it all
+  process.exitCode = 2;
+}
