@@ -27,6 +27,7 @@
 #include "core/errors.h"
 #include "core/model/safetensors.h"
 #include "core/model/transformer.h"
+#include "core/train/linear_cross_entropy.h"
 
 namespace moalign::model {
 
@@ -143,13 +144,15 @@ double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward,
   const auto in = impl_->inputs(batch);
   const at::Tensor labels = aten(labels_t).to(at::kLong).to(impl_->device);
   if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
-  const int64_t T = labels.size(1), V = config().vocab_size;
+  const int64_t T = labels.size(1);
   const at::Tensor target = labels.narrow(1, 1, T - 1).reshape({-1});
   if (!target.ne(-100).any().item<bool>()) throw InvalidArgument("no label positions: every label is -100");
-  // The head runs on the T-1 positions that predict a label: with a large vocabulary the logits
-  // dominate memory and time, so no (B, T, V) tensor is made and then cut.
-  const at::Tensor logits = impl_->body.lm_logits(impl_->hidden(in).narrow(1, 0, T - 1)).reshape({-1, V}).to(at::kFloat);
-  const at::Tensor loss = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -100);
+  // The head runs on the T-1 positions that predict a label, fused with the loss so that no
+  // (B, T, V) logits tensor is made or kept for backward (train/linear_cross_entropy.h).
+  const at::Tensor& head = impl_->body.lm_head();
+  if (!head.defined()) throw InvalidArgument("this model has a classification head, not a language-model head");
+  const at::Tensor h = impl_->hidden(in).narrow(1, 0, T - 1).reshape({-1, config().hidden_size});
+  const at::Tensor loss = train::linear_cross_entropy(h, head, target, -100);
   if (backward) (backward_scale == 1.0 ? loss : loss * backward_scale).backward();
   return loss.item<double>();
 }

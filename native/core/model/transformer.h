@@ -59,6 +59,7 @@ class Transformer {
 
   at::Tensor lm_logits(const at::Tensor& h) const;  // (B, T, C) -> (B, T, V)
   at::Tensor scores(const at::Tensor& h) const;     // (B, T, C) -> (B, T, num_labels)
+  const at::Tensor& lm_head() const { return lm_head_; }  // (V, C); undefined for classifiers
 
   // Moves every tensor to `device` (call before adapters are attached or training starts).
   void to(const at::Device& device);
