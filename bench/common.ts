@@ -1,7 +1,7 @@
 // Helpers shared by the benchmark scripts: logging, statistics of timed samples, option parsing,
 // the machine's CPU model, running a Python baseline, Markdown tables.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 
@@ -87,4 +87,21 @@ export function machineFacts() {
     node: process.version,
     loadavg: loadavg(),
   };
+}
+
+/** Runs a benchmark's main(): a bad option (OptionError) prints its message and exits with 2. */
+export async function runBenchmark(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (!(err instanceof OptionError)) throw err;
+    console.error(err.message); // a bad option: the message says it all
+    process.exitCode = 2;
+  }
+}
+
+/** Removes a benchmark's temporary data folder, unless the user asked to keep it. */
+export function removeDataDir(dir: string, keep: boolean): void {
+  if (keep) log(`data kept in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

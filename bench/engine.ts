@@ -33,7 +33,7 @@
 // (same weights, same batch: they should agree to ~1e-4), the whole loss curve of the full
 // fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +44,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, runPythonScript, type Stats, stats } from './common.js';
+import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -608,15 +608,8 @@ async function main(): Promise<void> {
     writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`wrote ${resultsFile}`);
   } finally {
-    if (values['keep-data']) log(`data kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    removeDataDir(dir, Boolean(values['keep-data']));
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof OptionError)) throw err;
-  console.error(err.message); // a bad option: the message says it all
-  process.exitCode = 2;
-}
+await runBenchmark(main);

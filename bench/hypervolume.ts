@@ -17,7 +17,7 @@
 // many back-to-back calls as take about REPEAT_SECONDS, and its figure the mean per call.
 // moalign's values must equal moocore's (relative difference ≤ 1e-12; ranks exactly).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,7 +27,7 @@ import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, runPythonScript, type Stats, stats } from './common.js';
+import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -657,15 +657,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    if (values['keep-data']) log(`data kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    removeDataDir(dir, Boolean(values['keep-data']));
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof OptionError)) throw err;
-  console.error(err.message); // a bad option: the message says it all
-  process.exitCode = 2;
-}
+await runBenchmark(main);
