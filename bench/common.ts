@@ -105,3 +105,16 @@ export function removeDataDir(dir: string, keep: boolean): void {
   if (keep) log(`data kept in ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
+
+/** A table number: 3 significant figures, '—' for none. */
+export function fmt(x: number | null): string {
+  if (x === null) return '—';
+  const abs = Math.abs(x);
+  if (abs >= 100) return x.toFixed(0);
+  if (abs >= 10) return x.toFixed(1);
+  if (abs >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+/** A target's verdict in a table cell. */
+export const mark = (ok: boolean | null): string => (ok === null ? '?' : ok ? 'met' : 'NOT met');

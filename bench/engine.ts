@@ -44,7 +44,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
+import { type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -325,17 +325,6 @@ interface Row {
   target: string;
   met: boolean | null;
 }
-
-function fmt(x: number | null): string {
-  if (x === null) return '—';
-  const abs = Math.abs(x);
-  if (abs >= 100) return x.toFixed(0);
-  if (abs >= 10) return x.toFixed(1);
-  if (abs >= 1) return x.toFixed(2);
-  return x.toPrecision(3);
-}
-
-const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
 
 function formatTable(rows: Row[]): string {
   const columns: Column<Row>[] = [

@@ -27,7 +27,7 @@ import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
+import { type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -392,17 +392,7 @@ interface Row {
   met: boolean | null;
 }
 
-function fmt(x: number | null): string {
-  if (x === null) return '—';
-  const abs = Math.abs(x);
-  if (abs >= 100) return x.toFixed(0);
-  if (abs >= 10) return x.toFixed(1);
-  if (abs >= 1) return x.toFixed(2);
-  return x.toPrecision(3);
-}
-
 function targetCell(target: Target, nativeMs: number, moocoreMs: number | null): { text: string; met: boolean | null } {
-  const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
   if (target.kind === 'ms') {
     const ok = nativeMs < target.max;
     return { text: `< ${target.max} ms: ${mark(ok)}`, met: ok };
