@@ -1,0 +1,72 @@
+// A model and an adapter saved by moalign load in Python transformers/peft and give moalign's
+// logits. Needs a Python with transformers and peft: bench/.venv (made by `npm run bench -- engine`)
+// or MOALIGN_TRANSFORMERS_PYTHON; skipped with the reason otherwise.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CausalLM } from '../../ts/engine/index.js';
+import { native } from '../../ts/native/loader.js';
+import { ENGINE_FIXTURES, fixtureModelDir } from '../helpers/engine-fixtures.js';
+
+const venvPython = join(import.meta.dirname, '..', '..', 'bench', '.venv', 'bin', 'python');
+const python = process.env.MOALIGN_TRANSFORMERS_PYTHON ?? venvPython;
+const libtorchRoot = join(import.meta.dirname, '..', '..', '.libtorch');
+const env = { ...process.env, PYTHONPATH: [process.env.PYTHONPATH, existsSync(libtorchRoot) ? libtorchRoot : undefined].filter(Boolean).join(':') };
+const usable = existsSync(python) && spawnSync(python, ['-c', 'import torch, transformers, peft'], { env }).status === 0;
+if (!usable) console.warn(`skipping the transformers load test: no Python with torch, transformers and peft at ${python}`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'moalign-hf-load-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const cases = JSON.parse(readFileSync(join(ENGINE_FIXTURES, 'cases.json'), 'utf8'));
+
+function transformersLogits(...dirs: string[]): Float64Array {
+  const run = spawnSync(python, [join(ENGINE_FIXTURES, 'check_transformers_load.py'), ...dirs], { encoding: 'utf8', env, timeout: 120_000 });
+  if (run.status !== 0) throw new Error(run.stderr);
+  return Float64Array.from(JSON.parse(run.stdout).logits as number[]);
+}
+
+function moalignLogits(lm: CausalLM): Float32Array {
+  const i64 = (rows: number[][]) => new (native().Tensor)(BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+  return lm.native.logits(i64(cases.batch.input_ids), i64(cases.batch.attention_mask)).toArray() as Float32Array;
+}
+
+function maxDiffAtTokens(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const V = cases.vocab_size;
+  let worst = 0;
+  (cases.batch.attention_mask as number[][]).forEach((row, bi) =>
+    row.forEach((m, t) => {
+      if (!m) return;
+      for (let v = 0; v < V; ++v) {
+        const i = (bi * row.length + t) * V + v;
+        worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      }
+    }),
+  );
+  return worst;
+}
+
+describe.skipIf(!usable)('moalign-saved files in Python transformers', () => {
+  // A wrong tensor name or layout would leave transformers with random weights: logits far off.
+  it.each(['gpt2', 'llama'])('%s: a model saved by moalign gives the same logits in transformers', async (name) => {
+    using lm = await CausalLM.load(await fixtureModelDir(name, tmp));
+    const out = join(tmp, `${name}-saved`);
+    lm.save(out);
+    expect(maxDiffAtTokens(transformersLogits(out), moalignLogits(lm))).toBeLessThan(1e-4);
+  });
+
+  it('a LoRA adapter trained and saved by moalign loads in peft', async () => {
+    using lm = await CausalLM.load(await fixtureModelDir('gpt2', tmp));
+    lm.addLora({ targets: ['c_attn', 'c_fc'], rank: 4, alpha: 8, seed: 5 });
+    const { Trainer } = await import('../../ts/engine/index.js');
+    await new Trainer(lm, { steps: 5, batchSize: 2, lr: 5e-2 }).fit([
+      { prompt: 'a: ', response: 'bcd' },
+      { prompt: 'x: ', response: 'yz' },
+    ]);
+    const adapter = join(tmp, 'adapter');
+    lm.saveAdapter(adapter);
+    const ours = moalignLogits(lm);
+    expect(maxDiffAtTokens(transformersLogits(join(ENGINE_FIXTURES, 'gpt2'), adapter), ours)).toBeLessThan(1e-4);
+  });
+});
