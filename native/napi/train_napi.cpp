@@ -50,6 +50,7 @@ train::TrainOptions to_options(const Napi::Object& o) {
   t.checkpoint_every = option_int(o, "checkpointEvery", 0, 0);
   t.resume = option_bool(o, "resume", true);
   t.autocast = option_string(o, "autocast", "");
+  t.activation_checkpointing = option_bool(o, "activationCheckpointing", false);
   return t;
 }
 

@@ -74,6 +74,28 @@ describe('trainSft', () => {
     expect(bf16.losses[23]).toBeLessThan(0.75 * bf16.losses[0]);
   });
 
+  it('gives the same losses with activation checkpointing (Llama layout, LoRA and full)', async () => {
+    const data = examples();
+    const llama = () => {
+      const m = new (native().CausalLM)(join(FIX, 'llama'), readModelInfo(join(FIX, 'llama')).config);
+      m.setFullFinetune(true);
+      return m;
+    };
+    const plain = await native().trainSft(llama(), data.ids, data.labels, data.offsets, { ...base, steps: 6 });
+    const recomputed = await native().trainSft(llama(), data.ids, data.labels, data.offsets, { ...base, steps: 6, activationCheckpointing: true });
+    Array.from(recomputed.losses).forEach((l, i) => expect(Math.abs(l - plain.losses[i])).toBeLessThan(1e-5));
+    const lora = () => {
+      const m = gpt2();
+      m.setFullFinetune(false);
+      m.addLora({ targets: ['c_attn'], rank: 4, alpha: 8, seed: 1 });
+      return m;
+    };
+    const a = await native().trainSft(lora(), data.ids, data.labels, data.offsets, { ...base, steps: 6, lr: 1e-2 });
+    const b = await native().trainSft(lora(), data.ids, data.labels, data.offsets, { ...base, steps: 6, lr: 1e-2, activationCheckpointing: true });
+    Array.from(b.losses).forEach((l, i) => expect(Math.abs(l - a.losses[i])).toBeLessThan(1e-5));
+    expect(b.losses[5]).not.toBe(b.losses[0]);
+  });
+
   it('resumes an interrupted run on the same loss curve', async () => {
     const data = examples();
     const dir = join(tmp, 'resume');

@@ -22,6 +22,8 @@ interface SftCliOptions extends ModelCliOptions {
   seed: number;
   checkpointEvery: number;
   resume: boolean;
+  bf16: boolean;
+  activationCheckpointing: boolean;
 }
 
 const DEFAULT_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
@@ -52,6 +54,8 @@ export function registerTrain(program: Command): void {
     .option('--seed <s>', 'data-order and LoRA-initialisation seed', nonNegativeInt, 0)
     .option('--checkpoint-every <n>', 'also checkpoint every n steps (0: only at the end and on Ctrl-C)', nonNegativeInt, 0)
     .option('--no-resume', 'start afresh even when <out>/checkpoints holds a checkpoint')
+    .option('--bf16', 'bf16 autocast for the forward pass (weights and optimiser state stay float32)', false)
+    .option('--activation-checkpointing', 'recompute block activations in backward: less memory, about one more forward pass', false)
     .action(async (opts: SftCliOptions) => {
       const pairs = readJsonl(opts.data, pairRecord);
       const { CausalLM, Trainer } = await import('../engine/index.js');
@@ -74,6 +78,8 @@ export function registerTrain(program: Command): void {
         checkpointDir,
         checkpointEvery: opts.checkpointEvery,
         resume: opts.resume,
+        autocast: opts.bf16 ? 'bfloat16' : undefined,
+        activationCheckpointing: opts.activationCheckpointing,
       });
 
       const progress = new ProgressReporter(opts.steps, checkpointDir);

@@ -233,6 +233,9 @@ export interface NativeTrainOptions {
   /** Mixed precision: 'bfloat16' runs the forward pass under autocast (CUDA, and CPU too);
    *  weights, gradients and optimiser state stay float32. Default off. */
   autocast?: 'bfloat16';
+  /** Keep only each block's input and recompute its activations in backward: less memory for
+   *  about one more forward pass of time. Default false. */
+  activationCheckpointing?: boolean;
 }
 
 export interface NativeTrainReport {

@@ -316,6 +316,8 @@ Tensor CausalLM::parameter(const std::string& name) const {
   throw InvalidArgument("no parameter named " + name);
 }
 
+void CausalLM::set_activation_checkpointing(bool on) { impl_->body.set_activation_checkpointing(on); }
+
 void CausalLM::set_full_finetune(bool trainable) {
   for (auto& [name, t] : impl_->body.named_tensors()) {
     if (!t.is_floating_point()) continue;

@@ -89,6 +89,7 @@ class CausalLM {
   std::vector<std::string> parameter_names(bool trainable_only) const;
   Tensor parameter(const std::string& name) const;
   void set_full_finetune(bool trainable);  // base weights trainable (true) or frozen
+  void set_activation_checkpointing(bool on);  // recompute block activations in backward
 
   void add_lora(const LoraOptions& options);
   // peft's adapter_model.safetensors in `dir`, for a config read from adapter_config.json.

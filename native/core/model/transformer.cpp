@@ -4,6 +4,7 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/embedding.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/gelu.h>
 #include <ATen/ops/layer_norm.h>
 #include <ATen/ops/linear.h>
@@ -15,6 +16,9 @@
 #include <ATen/ops/zeros.h>
 
 #include "core/errors.h"
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 namespace moalign::model {
 
@@ -184,13 +188,59 @@ at::Tensor Transformer::mlp(const Block& b, const at::Tensor& x) const {
   return b.down.forward(at::silu(b.gate.forward(x)) * b.up.forward(x));
 }
 
+at::Tensor Transformer::block(int64_t layer, const at::Tensor& x, const at::Tensor& positions, const AttentionMask& mask, KvCache* cache) const {
+  const Block& b = blocks_[static_cast<std::size_t>(layer)];
+  const at::Tensor h = x + attention(b, b.norm1.forward(x), positions, mask, cache, layer);
+  return h + mlp(b, b.norm2.forward(h));
+}
+
+namespace {
+
+// One block run without keeping its activations: forward under no-grad saves the input only;
+// backward recomputes the block with gradients on and back-propagates through it (reentrant),
+// which accumulates the block's weight gradients and returns the input's.
+AttentionMask mask_of(const at::Tensor& key_mask, int64_t start) { return AttentionMask{key_mask.numel() > 0 ? key_mask : at::Tensor(), start}; }
+
+struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t self, int64_t layer, const at::Tensor& positions,
+                            const at::Tensor& key_mask, int64_t start) {
+    ctx->save_for_backward({x, positions, key_mask});
+    ctx->saved_data["self"] = self;
+    ctx->saved_data["layer"] = layer;
+    ctx->saved_data["start"] = start;
+    return reinterpret_cast<const Transformer*>(self)->block(layer, x, positions, mask_of(key_mask, start), nullptr);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    const auto* self = reinterpret_cast<const Transformer*>(ctx->saved_data["self"].toInt());
+    const at::Tensor x = saved[0].detach().requires_grad_(true);
+    at::Tensor y;
+    {
+      at::AutoGradMode grad_on(true);
+      y = self->block(ctx->saved_data["layer"].toInt(), x, saved[1], mask_of(saved[2], ctx->saved_data["start"].toInt()), nullptr);
+    }
+    torch::autograd::backward({y}, {grad_out[0]});
+    return {x.grad(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
 at::Tensor Transformer::hidden(const at::Tensor& ids, const at::Tensor& positions, const AttentionMask& mask, KvCache* cache) const {
   at::Tensor x = at::embedding(wte_, ids);  // (B, T, C)
   if (config_.layout == Layout::Gpt2) x = x + at::embedding(wpe_, positions);
+  const bool recompute = checkpointing_ && !cache && at::GradMode::is_enabled();
+  // autograd functions take defined tensors only: "no padding" travels as an empty mask
+  const bool no_padding = !mask.key_mask.defined();
+  const at::Tensor empty_mask = no_padding && recompute ? at::empty({0}, ids.options().dtype(at::kBool)) : at::Tensor();
+  // With frozen embeddings (LoRA) the blocks' input needs no gradient, and an autograd function
+  // whose inputs need none is skipped in backward, adapters and all: make it a leaf that asks.
+  if (recompute && !x.requires_grad()) x = x.detach().requires_grad_(true);
   for (std::size_t l = 0; l < blocks_.size(); ++l) {
-    const Block& b = blocks_[l];
-    x = x + attention(b, b.norm1.forward(x), positions, mask, cache, static_cast<int64_t>(l));
-    x = x + mlp(b, b.norm2.forward(x));
+    const auto layer = static_cast<int64_t>(l);
+    x = recompute ? CheckpointedBlock::apply(x, reinterpret_cast<int64_t>(this), layer, positions, no_padding ? empty_mask : mask.key_mask, mask.start)
+                  : block(layer, x, positions, mask, cache);
   }
   if (cache) cache->length += ids.size(1);
   return final_norm_.forward(x);

@@ -61,6 +61,12 @@ class Transformer {
   at::Tensor scores(const at::Tensor& h) const;     // (B, T, C) -> (B, T, num_labels)
   const at::Tensor& lm_head() const { return lm_head_; }  // (V, C); undefined for classifiers
 
+  // Activation checkpointing: with gradients on, each block keeps only its input and recomputes
+  // its activations during backward (less memory, about one more forward pass of time).
+  void set_activation_checkpointing(bool on) { checkpointing_ = on; }
+  // x + attention + MLP of block `layer` (B, T, C) -> (B, T, C).
+  at::Tensor block(int64_t layer, const at::Tensor& x, const at::Tensor& positions, const AttentionMask& mask, KvCache* cache) const;
+
   // Moves every tensor to `device` (call before adapters are attached or training starts).
   void to(const at::Device& device);
 
@@ -84,6 +90,7 @@ class Transformer {
   at::Tensor lm_head_;    // (V, C); the same tensor as wte_ when tied
   at::Tensor score_;      // (num_labels, C)
   at::Tensor inv_freq_;   // (D / 2) rotary frequencies, Llama only
+  bool checkpointing_ = false;
 };
 
 }  // namespace moalign::model

@@ -215,6 +215,11 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
   std::vector<at::Tensor> plain;
   for (const auto& [n, p] : params) plain.push_back(p);
 
+  model.set_activation_checkpointing(o.activation_checkpointing);
+  struct Restore {
+    model::CausalLM& m;
+    ~Restore() { m.set_activation_checkpointing(false); }
+  } restore{model};
   Resumed r;
   const bool checkpoints = !o.checkpoint_dir.empty();
   if (checkpoints && o.resume) load_checkpoint(o.checkpoint_dir, opt, r, o);

@@ -35,6 +35,7 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;     // steps; 0 = only at the end
   bool resume = true;               // continue from checkpoint_dir's checkpoint when present
   std::string autocast;             // "" (off) or "bfloat16": mixed precision on the model's device
+  bool activation_checkpointing = false;  // recompute block activations in backward (less memory)
 };
 
 struct StepStats {
