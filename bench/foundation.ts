@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
 import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, positiveInt, runPythonScript, type Stats, stats } from './common.js';
+import { type Column, log, machineFacts, markdownTable, positiveInt, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
 const MATMUL_DTYPES = ['float32', 'float64'] as const;
@@ -540,10 +540,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${resultsFile}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof RangeError)) throw err;
-  console.error(err.message); // a bad option: the message says it all
-  process.exitCode = 2;
-}
+await runBenchmark(main);
