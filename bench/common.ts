@@ -1,8 +1,9 @@
 // Helpers shared by the benchmark scripts: logging, statistics of timed samples, option parsing,
 // the machine's CPU model, running a Python baseline, Markdown tables.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { basename, dirname } from 'node:path';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 
 export function log(message: string): void {
@@ -118,3 +119,21 @@ export function fmt(x: number | null): string {
 
 /** A target's verdict in a table cell. */
 export const mark = (ok: boolean | null): string => (ok === null ? '?' : ok ? 'met' : 'NOT met');
+
+/** Busy share of all CPUs over `ms` while this process sleeps; warns when others use the machine. */
+export async function busyBeforeRun(ms = 1000): Promise<number> {
+  const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
+  const before = busy();
+  const start = performance.now();
+  await sleep(ms);
+  const share = (busy() - before) / ((performance.now() - start) * cpus().length);
+  if (share > 0.1) log(`warning: the machine is ${(share * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+  return share;
+}
+
+/** Writes a benchmark's JSON results (creating the folder) and says where. */
+export function writeResults(file: string, report: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}

@@ -33,10 +33,9 @@
 // (same weights, same batch: they should agree to ~1e-4), the whole loss curve of the full
 // fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readModelInfo } from '../ts/engine/config.js';
@@ -44,7 +43,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
+import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -363,15 +362,6 @@ function caseRows(c: BenchCase, ours: OursCase, py: PyCase): Row[] {
   return rows;
 }
 
-/** Busy share of all CPUs over `ms` while this process sleeps. */
-async function cpuBusy(ms = 1000): Promise<number> {
-  const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
-  const before = busy();
-  const start = performance.now();
-  await sleep(ms);
-  return (busy() - before) / ((performance.now() - start) * cpus().length);
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -415,8 +405,7 @@ async function main(): Promise<void> {
   const cases = defineCases().filter((c) => values.only === undefined || c.name.includes(values.only));
   if (cases.length === 0) throw new OptionError(`--only ${values.only}: no case matches`);
 
-  const busyBefore = await cpuBusy();
-  if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+  const busyBefore = await busyBeforeRun();
   const lt = resolveLibtorch();
   const python = pythonExecutable();
   const pyEnv = pythonEnvFor(lt);
@@ -593,9 +582,7 @@ async function main(): Promise<void> {
       notes,
       checks: checkLines,
     };
-    mkdirSync(dirname(resultsFile), { recursive: true });
-    writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${resultsFile}`);
+    writeResults(resultsFile, report);
   } finally {
     removeDataDir(dir, Boolean(values['keep-data']));
   }

@@ -9,16 +9,15 @@
 // autograd), then benchmarkMatmul (async, on the compute thread), then autograd once more, then Python.
 // Every figure is the median of `repeats` timed repeats that follow an untimed warm-up.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
 import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, log, machineFacts, markdownTable, positiveInt, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
+import { busyBeforeRun, type Column, log, machineFacts, markdownTable, positiveInt, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
 const MATMUL_DTYPES = ['float32', 'float64'] as const;
@@ -129,14 +128,6 @@ function otherLoad(from: CpuMark, to: CpuMark): number | null {
   if (from.ownMs === null || to.ownMs === null) return null;
   const others = to.machineBusyMs - from.machineBusyMs - (to.ownMs - from.ownMs);
   return Math.max(0, others / ((to.wallMs - from.wallMs) * cpus().length));
-}
-
-/** Busy share of all CPUs over `ms` while this process sleeps. */
-async function cpuBusy(ms = 1000): Promise<number> {
-  const before = cpuMark();
-  await sleep(ms);
-  const after = cpuMark();
-  return (after.machineBusyMs - before.machineBusyMs) / ((after.wallMs - before.wallMs) * cpus().length);
 }
 
 // ---------------------------------------------------------------- 4. process start-up and load time
@@ -421,8 +412,7 @@ async function main(): Promise<void> {
   const threads = positiveInt(values.threads, 2, 'threads');
   const repeats = positiveInt(values.repeats, 5, 'repeats');
 
-  const busyBefore = await cpuBusy();
-  if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+  const busyBefore = await busyBeforeRun();
   const lt = resolveLibtorch();
   const python = pythonExecutable();
   const pyEnv = pythonEnvFor(lt);
@@ -535,9 +525,7 @@ async function main(): Promise<void> {
     table,
     diagnosticTable,
   };
-  mkdirSync(dirname(resultsFile), { recursive: true });
-  writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${resultsFile}`);
+  writeResults(resultsFile, report);
 }
 
 await runBenchmark(main);

@@ -17,17 +17,16 @@
 // many back-to-back calls as take about REPEAT_SECONDS, and its figure the mean per call.
 // moalign's values must equal moocore's (relative difference ≤ 1e-12; ranks exactly).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats } from './common.js';
+import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -218,15 +217,6 @@ async function timeCalls<T>(fn: () => T | Promise<T>, repeats: number): Promise<
     samples.push((nowMs() - start) / calls);
   }
   return { timing: { ms: stats(samples), calls, repeats: count }, value };
-}
-
-/** Busy share of all CPUs over `ms` while this process sleeps. */
-async function cpuBusy(ms = 1000): Promise<number> {
-  const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
-  const before = busy();
-  const start = performance.now();
-  await sleep(ms);
-  return (busy() - before) / ((performance.now() - start) * cpus().length);
 }
 
 // ---------------------------------------------------------------- moalign
@@ -457,8 +447,7 @@ async function main(): Promise<void> {
   const cliRuns = positiveInt(values['cli-runs'], 3, 'cli-runs');
   const withCli = !values['no-cli'];
 
-  const busyBefore = await cpuBusy();
-  if (busyBefore > 0.1) log(`warning: the machine is ${(busyBefore * 100).toFixed(0)}% busy before the run; timings will be low and noisy`);
+  const busyBefore = await busyBeforeRun();
 
   const loaded = loadAddon();
   setNumThreads(threads);
@@ -634,9 +623,7 @@ async function main(): Promise<void> {
       table,
       notes,
     };
-    mkdirSync(dirname(resultsFile), { recursive: true });
-    writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${resultsFile}`);
+    writeResults(resultsFile, report);
     const cudaBad = worstCuda !== null && worstCuda > MAX_REL_DIFF;
     const cliBad = (worstCli !== null && worstCli > MAX_REL_DIFF) || (cliRankErrors ?? 0) > 0;
     if (worstHv > MAX_REL_DIFF || rankErrors > 0 || cliBad || cudaBad) {
