@@ -6,10 +6,20 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { NativeModelConfig } from '../native/addon.js';
 
-const gpt2Schema = z.object({
-  model_type: z.literal('gpt2'),
+// What every supported config.json has besides its layout: the head and the special token ids.
+const sharedFields = {
   architectures: z.array(z.string()).optional(),
   vocab_size: z.number().int().positive(),
+  id2label: z.record(z.string(), z.string()).optional(),
+  num_labels: z.number().int().positive().optional(),
+  pad_token_id: z.number().int().nullish(),
+  eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish(),
+  bos_token_id: z.number().int().nullish(),
+};
+
+const gpt2Schema = z.object({
+  ...sharedFields,
+  model_type: z.literal('gpt2'),
   n_embd: z.number().int().positive(),
   n_layer: z.number().int().positive(),
   n_head: z.number().int().positive(),
@@ -20,17 +30,11 @@ const gpt2Schema = z.object({
   scale_attn_by_inverse_layer_idx: z.boolean().default(false),
   scale_attn_weights: z.boolean().default(true),
   tie_word_embeddings: z.boolean().default(true),
-  id2label: z.record(z.string(), z.string()).optional(),
-  num_labels: z.number().int().positive().optional(),
-  pad_token_id: z.number().int().nullish(),
-  eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish(),
-  bos_token_id: z.number().int().nullish(),
 });
 
 const llamaSchema = z.object({
+  ...sharedFields,
   model_type: z.enum(['llama', 'qwen2']),
-  architectures: z.array(z.string()).optional(),
-  vocab_size: z.number().int().positive(),
   hidden_size: z.number().int().positive(),
   num_hidden_layers: z.number().int().positive(),
   num_attention_heads: z.number().int().positive(),
@@ -47,11 +51,6 @@ const llamaSchema = z.object({
   rope_scaling: z.object({ rope_type: z.string().optional(), type: z.string().optional() }).passthrough().nullish(),
   use_sliding_window: z.boolean().optional(),
   tie_word_embeddings: z.boolean().default(false),
-  id2label: z.record(z.string(), z.string()).optional(),
-  num_labels: z.number().int().positive().optional(),
-  pad_token_id: z.number().int().nullish(),
-  eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish(),
-  bos_token_id: z.number().int().nullish(),
 });
 
 /** What moalign needs from a model folder's config.json, plus the token ids it names. */
@@ -127,72 +126,70 @@ export function readModelInfo(dir: string): ModelInfo {
   if (type === undefined) fail(file, 'no model_type');
   const architecture = Array.isArray(raw.architectures) && typeof raw.architectures[0] === 'string' ? raw.architectures[0] : type;
   const classifier = architecture.endsWith('ForSequenceClassification');
+  const parse = <T extends z.ZodType>(schema: T): z.infer<T> => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) fail(file, issues(parsed.error));
+    return parsed.data;
+  };
+  let c: z.infer<typeof gpt2Schema> | z.infer<typeof llamaSchema>;
+  let layout: Omit<NativeModelConfig, 'vocabSize' | 'numLabels'>;
   if (type === 'gpt2') {
-    const parsed = gpt2Schema.safeParse(raw);
-    if (!parsed.success) fail(file, issues(parsed.error));
-    const c = parsed.data;
-    if (!['gelu_new', 'gelu_pytorch_tanh'].includes(c.activation_function))
-      fail(file, `activation_function ${c.activation_function} is not supported (gelu_new / gelu_pytorch_tanh only)`);
-    if (c.scale_attn_by_inverse_layer_idx || !c.scale_attn_weights) fail(file, 'non-default GPT-2 attention scaling is not supported');
+    const g = parse(gpt2Schema);
+    if (!['gelu_new', 'gelu_pytorch_tanh'].includes(g.activation_function))
+      fail(file, `activation_function ${g.activation_function} is not supported (gelu_new / gelu_pytorch_tanh only)`);
+    if (g.scale_attn_by_inverse_layer_idx || !g.scale_attn_weights) fail(file, 'non-default GPT-2 attention scaling is not supported');
     const names = checkpointTensorNames(dir);
-    const prefix = names.includes('transformer.wte.weight') ? 'transformer.' : names.includes('wte.weight') ? '' : 'transformer.';
-    return {
-      config: {
-        layout: 'gpt2',
-        vocabSize: c.vocab_size,
-        hiddenSize: c.n_embd,
-        numLayers: c.n_layer,
-        numHeads: c.n_head,
-        numKvHeads: c.n_head,
-        headDim: c.n_embd / c.n_head,
-        intermediateSize: c.n_inner ?? 4 * c.n_embd,
-        maxPositions: c.n_positions,
-        normEps: c.layer_norm_epsilon,
-        tieEmbeddings: c.tie_word_embeddings,
-        numLabels: classifier ? (c.num_labels ?? Object.keys(c.id2label ?? { 0: '', 1: '' }).length) : 0,
-        prefix,
-      },
-      architecture,
-      classifier,
-      padTokenId: c.pad_token_id ?? undefined,
-      eosTokenIds: eosList(c.eos_token_id),
-      bosTokenId: c.bos_token_id ?? undefined,
+    c = g;
+    layout = {
+      layout: 'gpt2',
+      hiddenSize: g.n_embd,
+      numLayers: g.n_layer,
+      numHeads: g.n_head,
+      numKvHeads: g.n_head,
+      headDim: g.n_embd / g.n_head,
+      intermediateSize: g.n_inner ?? 4 * g.n_embd,
+      maxPositions: g.n_positions,
+      normEps: g.layer_norm_epsilon,
+      tieEmbeddings: g.tie_word_embeddings,
+      prefix: names.includes('transformer.wte.weight') ? 'transformer.' : names.includes('wte.weight') ? '' : 'transformer.',
     };
-  }
-  if (type === 'llama' || type === 'qwen2') {
-    const parsed = llamaSchema.safeParse(raw);
-    if (!parsed.success) fail(file, issues(parsed.error));
-    const c = parsed.data;
-    if (c.hidden_act !== 'silu') fail(file, `hidden_act ${c.hidden_act} is not supported (silu only)`);
-    if (c.mlp_bias) fail(file, 'mlp_bias is not supported');
-    if (type === 'llama' && c.attention_bias) fail(file, 'attention_bias (biases on q/k/v/o) is not supported for llama');
-    const ropeType = c.rope_parameters?.rope_type ?? c.rope_scaling?.rope_type ?? c.rope_scaling?.type ?? 'default';
+  } else if (type === 'llama' || type === 'qwen2') {
+    const l = parse(llamaSchema);
+    if (l.hidden_act !== 'silu') fail(file, `hidden_act ${l.hidden_act} is not supported (silu only)`);
+    if (l.mlp_bias) fail(file, 'mlp_bias is not supported');
+    if (type === 'llama' && l.attention_bias) fail(file, 'attention_bias (biases on q/k/v/o) is not supported for llama');
+    const ropeType = l.rope_parameters?.rope_type ?? l.rope_scaling?.rope_type ?? l.rope_scaling?.type ?? 'default';
     if (ropeType !== 'default') fail(file, `rope type ${ropeType} (rope scaling) is not supported`);
-    if (c.use_sliding_window) fail(file, 'sliding-window attention is not supported');
-    return {
-      config: {
-        layout: 'llama',
-        vocabSize: c.vocab_size,
-        hiddenSize: c.hidden_size,
-        numLayers: c.num_hidden_layers,
-        numHeads: c.num_attention_heads,
-        numKvHeads: c.num_key_value_heads ?? c.num_attention_heads,
-        headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
-        intermediateSize: c.intermediate_size,
-        maxPositions: c.max_position_embeddings,
-        normEps: c.rms_norm_eps,
-        ropeTheta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000,
-        qkvBias: type === 'qwen2',
-        tieEmbeddings: c.tie_word_embeddings,
-        numLabels: classifier ? (c.num_labels ?? Object.keys(c.id2label ?? { 0: '', 1: '' }).length) : 0,
-        prefix: 'model.',
-      },
-      architecture,
-      classifier,
-      padTokenId: c.pad_token_id ?? undefined,
-      eosTokenIds: eosList(c.eos_token_id),
-      bosTokenId: c.bos_token_id ?? undefined,
+    if (l.use_sliding_window) fail(file, 'sliding-window attention is not supported');
+    c = l;
+    layout = {
+      layout: 'llama',
+      hiddenSize: l.hidden_size,
+      numLayers: l.num_hidden_layers,
+      numHeads: l.num_attention_heads,
+      numKvHeads: l.num_key_value_heads ?? l.num_attention_heads,
+      headDim: l.head_dim ?? l.hidden_size / l.num_attention_heads,
+      intermediateSize: l.intermediate_size,
+      maxPositions: l.max_position_embeddings,
+      normEps: l.rms_norm_eps,
+      ropeTheta: l.rope_parameters?.rope_theta ?? l.rope_theta ?? 10000,
+      qkvBias: type === 'qwen2',
+      tieEmbeddings: l.tie_word_embeddings,
+      prefix: 'model.',
     };
+  } else {
+    fail(file, `unsupported architecture ${architecture} (model_type ${type}); moalign runs the gpt2, llama and qwen2 layouts`);
   }
-  fail(file, `unsupported architecture ${architecture} (model_type ${type}); moalign runs the gpt2, llama and qwen2 layouts`);
+  return {
+    config: {
+      ...layout,
+      vocabSize: c.vocab_size,
+      numLabels: classifier ? (c.num_labels ?? Object.keys(c.id2label ?? { 0: '', 1: '' }).length) : 0,
+    },
+    architecture,
+    classifier,
+    padTokenId: c.pad_token_id ?? undefined,
+    eosTokenIds: eosList(c.eos_token_id),
+    bosTokenId: c.bos_token_id ?? undefined,
+  };
 }
