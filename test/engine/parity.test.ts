@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readModelInfo } from '../../ts/engine/config.js';
 import type { NativeCausalLM, NativeTensor } from '../../ts/native/addon.js';
 import { native } from '../../ts/native/loader.js';
+import { ENGINE_FIXTURES, int64, maxLogitError } from '../helpers/engine-fixtures.js';
 import { readSafetensors } from '../helpers/safetensors.js';
 
-const FIX = join(import.meta.dirname, '..', 'fixtures', 'engine');
+const FIX = ENGINE_FIXTURES;
 const cases = JSON.parse(readFileSync(join(FIX, 'cases.json'), 'utf8'));
 const expected = readSafetensors(join(FIX, 'expected.safetensors'));
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-parity-'));
@@ -20,9 +21,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function load(dir: string): NativeCausalLM {
   const info = readModelInfo(join(FIX, dir));
   return new (native().CausalLM)(join(FIX, dir), info.config);
-}
-function int64(rows: number[][]): NativeTensor {
-  return new (native().Tensor)(BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 }
 interface TokenBatch {
   input_ids: number[][];
@@ -33,19 +31,7 @@ const batch: TokenBatch = cases.batch;
 const leftBatch: TokenBatch = cases.left_batch;
 
 // max |a - b| / max(1, |b|) over the positions where `mask` (B, T) is 1
-function maxRelError(got: Float32Array, want: Float32Array, mask: number[][], V: number): number {
-  let worst = 0;
-  mask.forEach((row, b) =>
-    row.forEach((m, t) => {
-      if (!m) return;
-      for (let v = 0; v < V; ++v) {
-        const i = (b * row.length + t) * V + v;
-        worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
-      }
-    }),
-  );
-  return worst;
-}
+const maxRelError = (got: Float32Array, want: Float32Array, mask: number[][], V: number) => maxLogitError(got, want, mask, V, true);
 
 function gradNorm(t: NativeTensor | null): number {
   if (!t) return 0;

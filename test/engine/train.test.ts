@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readModelInfo } from '../../ts/engine/config.js';
 import type { NativeCausalLM, NativeTrainOptions } from '../../ts/native/addon.js';
 import { native } from '../../ts/native/loader.js';
+import { ENGINE_FIXTURES } from '../helpers/engine-fixtures.js';
 
-const FIX = join(import.meta.dirname, '..', 'fixtures', 'engine');
+const FIX = ENGINE_FIXTURES;
 const BOS = 257;
 const PAD = 256;
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-train-'));

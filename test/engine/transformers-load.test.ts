@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../ts/engine/index.js';
-import { native } from '../../ts/native/loader.js';
-import { ENGINE_FIXTURES, fixtureModelDir } from '../helpers/engine-fixtures.js';
+import { ENGINE_FIXTURES, fixtureModelDir, int64, maxLogitError } from '../helpers/engine-fixtures.js';
 
 const venvPython = join(import.meta.dirname, '..', '..', 'bench', '.venv', 'bin', 'python');
 const python = process.env.MOALIGN_TRANSFORMERS_PYTHON ?? venvPython;
@@ -28,24 +27,10 @@ function transformersLogits(...dirs: string[]): Float64Array {
 }
 
 function moalignLogits(lm: CausalLM): Float32Array {
-  const i64 = (rows: number[][]) => new (native().Tensor)(BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
-  return lm.native.logits(i64(cases.batch.input_ids), i64(cases.batch.attention_mask)).toArray() as Float32Array;
+  return lm.native.logits(int64(cases.batch.input_ids), int64(cases.batch.attention_mask)).toArray() as Float32Array;
 }
 
-function maxDiffAtTokens(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const V = cases.vocab_size;
-  let worst = 0;
-  (cases.batch.attention_mask as number[][]).forEach((row, bi) =>
-    row.forEach((m, t) => {
-      if (!m) return;
-      for (let v = 0; v < V; ++v) {
-        const i = (bi * row.length + t) * V + v;
-        worst = Math.max(worst, Math.abs(a[i] - b[i]));
-      }
-    }),
-  );
-  return worst;
-}
+const maxDiffAtTokens = (a: ArrayLike<number>, b: ArrayLike<number>) => maxLogitError(a, b, cases.batch.attention_mask, cases.vocab_size, false);
 
 describe.skipIf(!usable)('moalign-saved files in Python transformers', () => {
   // A wrong tensor name or layout would leave transformers with random weights: logits far off.
