@@ -30,8 +30,10 @@ struct Node {
   Node* closest[2];  // the staircase neighbours among the z-list points before this one
 };
 
-// (z, y, x) lexicographic order of the z-list.
-inline bool lex_zyx_less(const Node& a, const Node& b) {
+// (z, y, x) lexicographic order of the z-list; for anything with z, y, x members (nodes, and
+// build_base's sort keys).
+template <typename A, typename B>
+inline bool lex_zyx_less(const A& a, const B& b) {
   return a.z < b.z || (a.z == b.z && (a.y < b.y || (a.y == b.y && a.x < b.x)));
 }
 // (x, y, z) and (y, x, z) orders, for choosing closest neighbours; z breaks ties so that a point
@@ -155,9 +157,7 @@ struct Hv4dPlus {
     thread_local std::vector<Node*> stairs;
     order.resize(count);
     for (std::size_t i = 0; i < count; ++i) order[i] = {nodes[i + 3].z, nodes[i + 3].y, nodes[i + 3].x, &nodes[i + 3]};
-    std::sort(order.begin(), order.end(), [](const Key& a, const Key& b) {
-      return a.z < b.z || (a.z == b.z && (a.y < b.y || (a.y == b.y && a.x < b.x)));
-    });
+    std::sort(order.begin(), order.end(), [](const Key& a, const Key& b) { return lex_zyx_less(a, b); });
     stairs.clear();
     Node* tail = s_right;  // last z-list node so far
     double area = 0, volume = 0;

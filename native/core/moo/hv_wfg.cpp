@@ -89,7 +89,8 @@ double hv_wfg(double* q, std::size_t n, std::size_t m) {
     const double* a = sorted.data() + k * m;
     limit.clear();
     bool covered = false;  // a later row weakly dominates a in the first d coordinates
-    for (std::size_t t = 0; t < n && !covered; ++t) {
+    // In row order (m > 5) the later rows start at k + 1; sorted by b4 they are anywhere.
+    for (std::size_t t = d == 4 ? 0 : k + 1; t < n && !covered; ++t) {
       const std::size_t j = visit[t];
       if (j <= k) continue;
       const double* b = sorted.data() + j * m;
