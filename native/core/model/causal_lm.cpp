@@ -60,8 +60,11 @@ struct CausalLM::Impl {
   };
   std::vector<Attached> adapters;
 
-  // ids (B, T) int64 and key mask (B, T) bool on the device; positions count real tokens only,
-  // so left- and right-padded rows see the same positions as unpadded ones.
+  // Positions count real tokens only, so left- and right-padded rows see the same positions as
+  // unpadded ones. key_mask (B, T) bool -> (B, T) int64.
+  static at::Tensor positions_of(const at::Tensor& key_mask) { return (at::cumsum(key_mask.to(at::kLong), 1) - 1).clamp_min(0); }
+
+  // ids (B, T) int64, key mask (B, T) bool and positions, on the device.
   struct Inputs {
     at::Tensor ids, key_mask, positions;
     bool padded;
@@ -83,7 +86,7 @@ struct CausalLM::Impl {
       throw InvalidArgument("token ids must lie in [0, " + std::to_string(vocab) + ")");
     if (ids.size(1) > body.config().max_positions)
       throw InvalidArgument(std::to_string(ids.size(1)) + " tokens exceed the model's context of " + std::to_string(body.config().max_positions));
-    in.positions = (at::cumsum(in.key_mask.to(at::kLong), 1) - 1).clamp_min(0);
+    in.positions = positions_of(in.key_mask);
     in.padded = !in.key_mask.all().item<bool>();
     return in;
   }
@@ -94,10 +97,16 @@ struct CausalLM::Impl {
     return body.hidden(in.ids, in.positions, mask, nullptr);
   }
 
+  // Labels (B, T) int64 on the device, checked against the ids.
+  at::Tensor labels_for(const Inputs& in, const at::Tensor& labels_in) const {
+    at::Tensor labels = labels_in.to(at::kLong).to(device);
+    if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
+    return labels;
+  }
+
   // (B, T-1) log p(labels[t+1] | ids[..t]) and the valid mask, float32.
   std::pair<at::Tensor, at::Tensor> token_log_probs(const Inputs& in, const at::Tensor& labels_in) const {
-    const at::Tensor labels = labels_in.to(at::kLong).to(device);
-    if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
+    const at::Tensor labels = labels_for(in, labels_in);
     const int64_t T = labels.size(1);
     const at::Tensor logits = body.lm_logits(hidden(in).narrow(1, 0, T - 1)).to(at::kFloat);  // (B, T-1, V): no head on the last slot
     const at::Tensor target = labels.narrow(1, 1, T - 1);
@@ -142,8 +151,7 @@ Tensor CausalLM::scores(const Batch& batch) const {
 
 double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward, double backward_scale) {
   const auto in = impl_->inputs(batch);
-  const at::Tensor labels = aten(labels_t).to(at::kLong).to(impl_->device);
-  if (labels.sizes() != in.ids.sizes()) throw InvalidArgument("labels must have the shape of ids");
+  const at::Tensor labels = impl_->labels_for(in, aten(labels_t));
   const int64_t T = labels.size(1);
   const at::Tensor target = labels.narrow(1, 1, T - 1).reshape({-1});
   if (!target.ne(-100).any().item<bool>()) throw InvalidArgument("no label positions: every label is -100");
@@ -240,7 +248,7 @@ GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& promp
   }
   key_mask = key_mask.to(device);
   const at::Tensor prompt_mask = key_mask.narrow(1, 0, P);
-  at::Tensor positions = (at::cumsum(prompt_mask.to(at::kLong), 1) - 1).clamp_min(0);
+  at::Tensor positions = Impl::positions_of(prompt_mask);
   KvCache cache = impl_->body.new_cache(B, P + o.max_new_tokens, at::TensorOptions().dtype(impl_->dtype).device(device));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   const std::set<int64_t> eos(o.eos_ids.begin(), o.eos_ids.end());
