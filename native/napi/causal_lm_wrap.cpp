@@ -1,5 +1,7 @@
 #include "causal_lm_wrap.h"
 
+#include <cstdlib>
+
 #include "cancel_token_wrap.h"
 #include "convert.h"
 #include "core/compute_thread.h"
@@ -36,6 +38,7 @@ model::ModelConfig to_config(const Napi::Value& value) {
   c.tie_embeddings = option_bool(o, "tieEmbeddings", true);
   c.num_labels = option_int(o, "numLabels", 0, 0);
   c.prefix = option_string(o, "prefix", "");
+  c.initializer_range = option_number(o, "initializerRange", 0.02);
   return c;
 }
 
@@ -89,7 +92,8 @@ CausalLMWrap::CausalLMWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ca
     const std::string dir = info[0].As<Napi::String>().Utf8Value();
     const model::ModelConfig config = to_config(info[1]);
     const Napi::Object o = options_arg(info, 2);
-    model::LoadOptions load{option_string(o, "dtype", "float32"), option_string(o, "device", "cpu")};
+    model::LoadOptions load{option_string(o, "dtype", "float32"), option_string(o, "device", "cpu"), std::nullopt};
+    if (o.Has("initSeed") && !o.Get("initSeed").IsUndefined()) load.init_seed = static_cast<uint64_t>(option_int(o, "initSeed", 0, 0));
     model_ = on_compute_thread([&] { return std::make_shared<model::CausalLM>(dir, config, load); });
     return env.Undefined();
   });
@@ -194,6 +198,22 @@ Napi::Value CausalLMWrap::generate(const Napi::CallbackInfo& info) {
     if (eos.IsArray()) {
       const Napi::Array a = eos.As<Napi::Array>();
       for (uint32_t j = 0; j < a.Length(); ++j) g.eos_ids.push_back(a.Get(j).As<Napi::Number>().Int64Value());
+    }
+    // logitBias: { "<token id>": bias, ... } (OpenAI's shape)
+    const Napi::Value lb = o.Get("logitBias");
+    if (lb.IsObject()) {
+      const Napi::Object m = lb.As<Napi::Object>();
+      const Napi::Array keys = m.GetPropertyNames();
+      for (uint32_t j = 0; j < keys.Length(); ++j) {
+        const std::string key = keys.Get(j).ToString().Utf8Value();
+        const Napi::Value v = m.Get(key);
+        char* end = nullptr;
+        const long long id = std::strtoll(key.c_str(), &end, 10);
+        if (key.empty() || *end != '\0' || !v.IsNumber()) throw_invalid(env, "logitBias must map token ids to numbers; bad entry " + key);
+        g.logit_bias.emplace_back(id, v.As<Napi::Number>().DoubleValue());
+      }
+    } else if (!lb.IsUndefined() && !lb.IsNull()) {
+      throw_type_error(env, "logitBias must be an object mapping token ids to numbers");
     }
     CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 2 ? info[2] : env.Undefined());
     std::shared_ptr<model::CausalLM> m = model_;

@@ -79,6 +79,51 @@ describe('CausalLM', () => {
     bf.logProbs(pairs).forEach((s, i) => expect(Math.abs(s.mean - lm.logProbs(pairs)[i].mean)).toBeLessThan(0.05));
   });
 
+  it('steers decoding with a logit bias: the first greedy token is the argmax of logits + bias', async () => {
+    using lm = await CausalLM.load(gpt2Dir);
+    const prompt = pairs[0].prompt;
+    const ids = lm.tokenizer.encodePrompt(prompt);
+    const logits = lm.native.logits(tokenBatch([{ ids, labels: ids }], lm.padId).ids).toArray() as Float32Array;
+    const V = lm.info.config.vocabSize;
+    const last = Array.from(logits.subarray((ids.length - 1) * V, ids.length * V));
+    const eos = new Set(lm.tokenizer.eosIds);
+    const ranked = last.map((v, id) => [v, id] as const).filter(([, id]) => !eos.has(id)).sort((a, b) => b[0] - a[0]);
+    const [[top], [second, target]] = ranked;
+    // just enough bias to lift the runner-up over the top token
+    const [plain] = await lm.generate([prompt], { maxNewTokens: 1 });
+    expect(plain.tokenIds[0]).toBe(ranked[0][1]);
+    const [steered] = await lm.generate([prompt], { maxNewTokens: 1, logitBias: { [target]: top - second + 1e-3 } });
+    expect(steered.tokenIds[0]).toBe(target);
+    await expect(lm.generate([prompt], { maxNewTokens: 1, logitBias: { [V + 5]: 1 } })).rejects.toThrow(/outside the vocabulary/);
+  });
+
+  it('draws a fresh model with GPT-2 initialisation from a seed, reproducibly', async () => {
+    using a = await CausalLM.fromScratch(gpt2Dir, { seed: 7 });
+    using b = await CausalLM.fromScratch(gpt2Dir, { seed: 7 });
+    using c = await CausalLM.fromScratch(gpt2Dir, { seed: 8 });
+    const values = (lm: CausalLM, name: string) => Array.from(lm.native.parameter(name).toArray() as Float32Array);
+    const std = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
+    expect(values(a, 'transformer.h.0.mlp.c_fc.weight')).toEqual(values(b, 'transformer.h.0.mlp.c_fc.weight'));
+    expect(values(a, 'transformer.h.0.mlp.c_fc.weight')).not.toEqual(values(c, 'transformer.h.0.mlp.c_fc.weight'));
+    // the fixture's config: initializer_range 0.2, 2 layers -> residual projections 0.2 / sqrt(4)
+    const range = 0.2;
+    expect(std(values(a, 'transformer.wte.weight'))).toBeCloseTo(range, 1);
+    expect(Math.abs(std(values(a, 'transformer.wte.weight')) / range - 1)).toBeLessThan(0.05);
+    expect(Math.abs(std(values(a, 'transformer.h.1.attn.c_proj.weight')) / (range / 2) - 1)).toBeLessThan(0.1);
+    expect(Math.abs(std(values(a, 'transformer.h.1.attn.c_attn.weight')) / range - 1)).toBeLessThan(0.1);
+    expect(new Set(values(a, 'transformer.h.0.ln_1.weight'))).toEqual(new Set([1]));
+    expect(new Set(values(a, 'transformer.h.0.attn.c_attn.bias'))).toEqual(new Set([0]));
+    // a fresh model saves and loads back to the same logits (to float32 rounding: the loaded
+    // weights are memory-mapped, so kernels may sum in another order)
+    const out = join(tmp, 'fresh');
+    a.save(out);
+    using back = await CausalLM.load(out);
+    const batch = tokenBatch([{ ids: [1, 2, 3], labels: [1, 2, 3] }], a.padId);
+    const want = a.native.logits(batch.ids).toArray() as Float32Array;
+    const got = back.native.logits(batch.ids).toArray() as Float32Array;
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i])))).toBeLessThan(1e-5);
+  });
+
   it('aborts generation through an AbortSignal', async () => {
     using lm = await CausalLM.load(gpt2Dir);
     const ac = new AbortController();

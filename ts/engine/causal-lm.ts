@@ -89,11 +89,12 @@ class LoadedModel {
     readonly native: NativeCausalLM,
   ) {}
 
-  protected static async open(dir: string, options: ModelLoadOptions) {
-    const info = readModelInfo(dir);
+  /** Reads the folder's config and tokenizer, then its weights, or with `initSeed` draws them fresh. */
+  protected static async open(dir: string, options: ModelLoadOptions & { initSeed?: number }) {
+    const info = readModelInfo(dir, { fresh: options.initSeed !== undefined });
     if (!existsSync(join(dir, 'tokenizer.json'))) throw new Error(`${dir}: no tokenizer.json (moalign needs the model's tokenizer)`);
     const tokenizer = await Tokenizer.load(dir);
-    const model = new (native().CausalLM)(dir, info.config, { dtype: options.dtype, device: options.device });
+    const model = new (native().CausalLM)(dir, info.config, { dtype: options.dtype, device: options.device, initSeed: options.initSeed });
     return { info, tokenizer, model };
   }
 
@@ -136,6 +137,20 @@ class LoadedModel {
 export class CausalLM extends LoadedModel {
   /** Loads config.json, model.safetensors (or shards) and tokenizer.json from `dir`. */
   static async load(dir: string, options: ModelLoadOptions = {}): Promise<CausalLM> {
+    return CausalLM.build(dir, options);
+  }
+
+  /**
+   * A model to train from scratch: the layout of `dir/config.json` and the tokenizer of
+   * `dir/tokenizer.json`, with weights drawn fresh from `seed` (GPT-2's initialisation: normal
+   * with std initializer_range (default 0.02), residual projections scaled by 1/sqrt(2 layers),
+   * zero biases, unit norm gains). The folder needs no weights; `save(dir)` writes them.
+   */
+  static async fromScratch(dir: string, options: Omit<ModelLoadOptions, 'adapter'> & { seed?: number } = {}): Promise<CausalLM> {
+    return CausalLM.build(dir, { ...options, initSeed: options.seed ?? 0 });
+  }
+
+  private static async build(dir: string, options: ModelLoadOptions & { initSeed?: number }): Promise<CausalLM> {
     const { info, tokenizer, model } = await LoadedModel.open(dir, options);
     if (info.classifier) throw new Error(`${dir}: ${info.architecture} is a classifier; load it with RewardModel`);
     const lm = new CausalLM(dir, info, tokenizer, model);
@@ -168,6 +183,7 @@ export class CausalLM extends LoadedModel {
       seed: options.seed ?? 0,
       eosIds: [...new Set([...this.tokenizer.eosIds, ...this.info.eosTokenIds])],
       padId: this.padId,
+      logitBias: options.logitBias,
     };
     const result = await withAbortSignal(options.signal, (token) => this.native.generate(ids, native, token, options.onProgress));
     return result.tokens.map((tokenIds, i) => {

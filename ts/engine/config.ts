@@ -15,6 +15,7 @@ const sharedFields = {
   pad_token_id: z.number().int().nullish(),
   eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish(),
   bos_token_id: z.number().int().nullish(),
+  initializer_range: z.number().positive().optional(),
 };
 
 const gpt2Schema = z.object({
@@ -118,8 +119,9 @@ function issues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
-/** Reads `dir/config.json` (and the checkpoint's tensor names, for GPT-2's name prefix). */
-export function readModelInfo(dir: string): ModelInfo {
+/** Reads `dir/config.json` (and the checkpoint's tensor names, for GPT-2's name prefix). With
+ *  `fresh`, the folder has no weights yet: GPT-2 gets transformers' own prefix "transformer.". */
+export function readModelInfo(dir: string, options: { fresh?: boolean } = {}): ModelInfo {
   const file = join(dir, 'config.json');
   const raw = readJson(file) as { model_type?: unknown; architectures?: unknown };
   const type = typeof raw.model_type === 'string' ? raw.model_type : undefined;
@@ -138,7 +140,7 @@ export function readModelInfo(dir: string): ModelInfo {
     if (!['gelu_new', 'gelu_pytorch_tanh'].includes(g.activation_function))
       fail(file, `activation_function ${g.activation_function} is not supported (gelu_new / gelu_pytorch_tanh only)`);
     if (g.scale_attn_by_inverse_layer_idx || !g.scale_attn_weights) fail(file, 'non-default GPT-2 attention scaling is not supported');
-    const names = checkpointTensorNames(dir);
+    const names = options.fresh ? ['transformer.wte.weight'] : checkpointTensorNames(dir);
     c = g;
     layout = {
       layout: 'gpt2',
@@ -184,6 +186,7 @@ export function readModelInfo(dir: string): ModelInfo {
     config: {
       ...layout,
       vocabSize: c.vocab_size,
+      initializerRange: c.initializer_range,
       numLabels: classifier ? (c.num_labels ?? Object.keys(c.id2label ?? { 0: '', 1: '' }).length) : 0,
     },
     architecture,

@@ -117,6 +117,8 @@ export interface NativeModelConfig {
   numLabels?: number;
   /** Tensor-name prefix of the body: "transformer." (GPT-2), "model." (Llama), or "". */
   prefix?: string;
+  /** Std of freshly drawn weights (config.json's initializer_range). Default 0.02. */
+  initializerRange?: number;
 }
 
 export interface NativeLoraOptions {
@@ -142,6 +144,9 @@ export interface NativeGenerateOptions {
   seed?: number;
   eosIds?: number[];
   padId?: number;
+  /** Added to the logits of these token ids before decoding (OpenAI's logit_bias): > 0 steers
+   *  toward a token, < 0 away from it. Keys are token ids. Default none. */
+  logitBias?: Record<number, number>;
 }
 
 export interface NativeGenerateResult {
@@ -248,7 +253,8 @@ export interface NativeTrainReport {
 
 export interface NativeAddon {
   Tensor: NativeTensorConstructor;
-  CausalLM: new (dir: string, config: NativeModelConfig, options?: { dtype?: string; device?: string }) => NativeCausalLM;
+  /** Reads the weights from `dir`, or, with `initSeed`, draws them fresh (GPT-2's initialisation). */
+  CausalLM: new (dir: string, config: NativeModelConfig, options?: { dtype?: string; device?: string; initSeed?: number }) => NativeCausalLM;
   CancelToken: new () => NativeCancelToken;
   buildInfo(): BuildInfo;
   runtimeInfo(): RuntimeInfo;

@@ -119,9 +119,13 @@ struct CausalLM::Impl {
 CausalLM::CausalLM(const std::string& dir, const ModelConfig& config, const LoadOptions& options) {
   const at::ScalarType dtype = parse_dtype(options.dtype);
   const at::Device device(options.device);
-  SafetensorsCheckpoint weights(dir);
   if (device.type() != at::kCPU && device.type() != at::kCUDA) throw InvalidArgument("device must be cpu or cuda[:i], not " + options.device);
-  impl_ = std::make_unique<Impl>(Impl{Transformer(config, weights, dtype), device, dtype, {}});
+  if (options.init_seed) {
+    impl_ = std::make_unique<Impl>(Impl{Transformer(config, FreshWeights(*options.init_seed), dtype), device, dtype, {}});
+  } else {
+    const SafetensorsCheckpoint checkpoint(dir);
+    impl_ = std::make_unique<Impl>(Impl{Transformer(config, CheckpointWeights(checkpoint), dtype), device, dtype, {}});
+  }
   impl_->body.to(device);
 }
 
@@ -224,6 +228,16 @@ GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& promp
   if (o.max_new_tokens < 0) throw InvalidArgument("max_new_tokens must be >= 0");
   if (!o.greedy && !(o.temperature > 0)) throw InvalidArgument("temperature must be > 0 when sampling");
   if (!(o.top_p > 0 && o.top_p <= 1)) throw InvalidArgument("top_p must lie in (0, 1]");
+  at::Tensor bias;  // (V) or undefined
+  if (!o.logit_bias.empty()) {
+    bias = at::zeros({c.vocab_size}, at::TensorOptions().dtype(at::kFloat));
+    auto* b = bias.data_ptr<float>();
+    for (const auto& [id, value] : o.logit_bias) {
+      if (id < 0 || id >= c.vocab_size) throw InvalidArgument("logit bias: token id " + std::to_string(id) + " outside the vocabulary");
+      if (!std::isfinite(value)) throw InvalidArgument("logit bias of token " + std::to_string(id) + " is not finite");
+      b[id] += static_cast<float>(value);
+    }
+  }
   int64_t P = 0;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty()) throw InvalidArgument("prompt " + std::to_string(i) + " is empty");
@@ -263,6 +277,7 @@ GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& promp
     AttentionMask mask{key_mask, cache.length};
     const at::Tensor h = impl_->body.hidden(step_ids, positions.to(device), mask, &cache);
     at::Tensor logits = impl_->body.lm_logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).to(at::kFloat).cpu();  // (B, V)
+    if (bias.defined()) logits = logits + bias;
     at::Tensor next;
     if (o.greedy) {
       next = logits.argmax(-1);

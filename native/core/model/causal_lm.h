@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cancel.h"
@@ -17,6 +19,9 @@ namespace moalign::model {
 struct LoadOptions {
   std::string dtype = "float32";  // compute dtype: float32, bfloat16, float16
   std::string device = "cpu";     // "cpu" or "cuda[:i]"
+  // Set: no weights are read; every tensor is drawn fresh from this seed (GPT-2's initialisation,
+  // std = config.initializer_range), for a model trained from scratch.
+  std::optional<uint64_t> init_seed;
 };
 
 struct LoraOptions {
@@ -51,6 +56,9 @@ struct GenerateOptions {
   uint64_t seed = 0;
   std::vector<int64_t> eos_ids;
   int64_t pad_id = 0;
+  // Added to the logits of these token ids before decoding (greedy or sampled), as OpenAI's
+  // logit_bias: steers generation toward (> 0) or away from (< 0) chosen tokens.
+  std::vector<std::pair<int64_t, double>> logit_bias;
 };
 
 struct GenerateResult {

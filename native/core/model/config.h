@@ -26,6 +26,7 @@ struct ModelConfig {
   bool qkv_bias = false;          // Llama layout: q/k/v projections have biases (Qwen2)
   bool tie_embeddings = true;     // LM head = token embedding
   int64_t num_labels = 0;         // > 0: a sequence-classification head ("score") instead of the LM head
+  double initializer_range = 0.02;  // std of freshly drawn weights (models trained from scratch)
   std::string prefix;             // tensor-name prefix of the body: "transformer." (GPT-2), "model." (Llama)
 };
 

@@ -15,6 +15,8 @@
 #include <ATen/ops/silu.h>
 #include <ATen/ops/zeros.h>
 
+#include <cmath>
+
 #include "core/errors.h"
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -50,52 +52,57 @@ at::Tensor AttentionMask::dense(int64_t T, int64_t S) const {
 
 namespace {
 
+// Asks `w` for each tensor with the rule that would initialise it fresh (GPT-2's scheme, which
+// nanoGPT follows: weights ~ N(0, range), and the projections that write into the residual
+// stream ~ N(0, range / sqrt(2 L)) so the stream's variance does not grow with depth).
 struct Loader {
-  const SafetensorsCheckpoint& w;
+  const WeightSource& w;
   at::ScalarType dtype;
+  double std, residual_std;
 
-  at::Tensor get(const std::string& name, std::vector<int64_t> shape) const { return w.tensor(name, dtype, shape); }
-  Linear linear(const std::string& module, int64_t in, int64_t out, bool conv1d, bool bias) const {
+  at::Tensor get(const std::string& name, std::vector<int64_t> shape, const InitRule& init) const { return w.tensor(name, dtype, shape, init); }
+  at::Tensor embedding(const std::string& name, int64_t rows, int64_t C) const { return get(name, {rows, C}, InitRule::normal(std)); }
+  Linear linear(const std::string& module, int64_t in, int64_t out, bool conv1d, bool bias, bool residual = false) const {
     Linear l;
     l.name = module;
     l.conv1d = conv1d;
-    l.weight = get(module + ".weight", conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in});
-    if (bias) l.bias = get(module + ".bias", {out});
+    l.weight = get(module + ".weight", conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, InitRule::normal(residual ? residual_std : std));
+    if (bias) l.bias = get(module + ".bias", {out}, InitRule::zeros());
     return l;
   }
   Norm layer_norm(const std::string& module, int64_t C, double eps) const {
-    return Norm{get(module + ".weight", {C}), get(module + ".bias", {C}), false, eps};
+    return Norm{get(module + ".weight", {C}, InitRule::ones()), get(module + ".bias", {C}, InitRule::zeros()), false, eps};
   }
-  Norm rms_norm(const std::string& module, int64_t C, double eps) const { return Norm{get(module + ".weight", {C}), {}, true, eps}; }
+  Norm rms_norm(const std::string& module, int64_t C, double eps) const { return Norm{get(module + ".weight", {C}, InitRule::ones()), {}, true, eps}; }
 };
 
 }  // namespace
 
-Transformer::Transformer(const ModelConfig& config, const SafetensorsCheckpoint& weights, at::ScalarType dtype) : config_(config) {
+Transformer::Transformer(const ModelConfig& config, const WeightSource& weights, at::ScalarType dtype) : config_(config) {
   const ModelConfig& c = config_;
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.vocab_size <= 0 || c.head_dim <= 0 || c.num_kv_heads <= 0 ||
       c.num_heads % c.num_kv_heads != 0)
     throw InvalidArgument("model config: sizes must be positive and num_heads a multiple of num_kv_heads");
-  const Loader load{weights, dtype};
+  const Loader load{weights, dtype, c.initializer_range, c.initializer_range / std::sqrt(2.0 * static_cast<double>(c.num_layers))};
   const std::string& p = c.prefix;
   const int64_t C = c.hidden_size, HD = c.num_heads * c.head_dim, KD = c.num_kv_heads * c.head_dim, F = c.intermediate_size;
   if (c.layout == Layout::Gpt2) {
-    wte_ = load.get(p + "wte.weight", {c.vocab_size, C});
-    wpe_ = load.get(p + "wpe.weight", {c.max_positions, C});
+    wte_ = load.embedding(p + "wte.weight", c.vocab_size, C);
+    wpe_ = load.embedding(p + "wpe.weight", c.max_positions, C);
     for (int64_t i = 0; i < c.num_layers; ++i) {
       const std::string h = p + "h." + std::to_string(i) + ".";
       Block b;
       b.norm1 = load.layer_norm(h + "ln_1", C, c.norm_eps);
       b.c_attn = load.linear(h + "attn.c_attn", C, 3 * C, true, true);
-      b.o = load.linear(h + "attn.c_proj", C, C, true, true);
+      b.o = load.linear(h + "attn.c_proj", C, C, true, true, true);
       b.norm2 = load.layer_norm(h + "ln_2", C, c.norm_eps);
       b.fc = load.linear(h + "mlp.c_fc", C, F, true, true);
-      b.mlp_proj = load.linear(h + "mlp.c_proj", F, C, true, true);
+      b.mlp_proj = load.linear(h + "mlp.c_proj", F, C, true, true, true);
       blocks_.push_back(std::move(b));
     }
     final_norm_ = load.layer_norm(p + "ln_f", C, c.norm_eps);
   } else {
-    wte_ = load.get(p + "embed_tokens.weight", {c.vocab_size, C});
+    wte_ = load.embedding(p + "embed_tokens.weight", c.vocab_size, C);
     for (int64_t i = 0; i < c.num_layers; ++i) {
       const std::string l = p + "layers." + std::to_string(i) + ".";
       Block b;
@@ -103,11 +110,11 @@ Transformer::Transformer(const ModelConfig& config, const SafetensorsCheckpoint&
       b.q = load.linear(l + "self_attn.q_proj", C, HD, false, c.qkv_bias);
       b.k = load.linear(l + "self_attn.k_proj", C, KD, false, c.qkv_bias);
       b.v = load.linear(l + "self_attn.v_proj", C, KD, false, c.qkv_bias);
-      b.o = load.linear(l + "self_attn.o_proj", HD, C, false, false);
+      b.o = load.linear(l + "self_attn.o_proj", HD, C, false, false, true);
       b.norm2 = load.rms_norm(l + "post_attention_layernorm", C, c.norm_eps);
       b.gate = load.linear(l + "mlp.gate_proj", C, F, false, false);
       b.up = load.linear(l + "mlp.up_proj", C, F, false, false);
-      b.down = load.linear(l + "mlp.down_proj", F, C, false, false);
+      b.down = load.linear(l + "mlp.down_proj", F, C, false, false, true);
       blocks_.push_back(std::move(b));
     }
     final_norm_ = load.rms_norm(p + "norm", C, c.norm_eps);
@@ -116,9 +123,9 @@ Transformer::Transformer(const ModelConfig& config, const SafetensorsCheckpoint&
     inv_freq_ = 1.0 / at::pow(c.rope_theta, exponent);
   }
   if (c.num_labels > 0) {
-    score_ = load.get("score.weight", {c.num_labels, C});
+    score_ = load.embedding("score.weight", c.num_labels, C);
   } else {
-    lm_head_ = c.tie_embeddings ? wte_ : load.get("lm_head.weight", {c.vocab_size, C});
+    lm_head_ = c.tie_embeddings ? wte_ : load.embedding("lm_head.weight", c.vocab_size, C);
   }
 }
 

@@ -11,7 +11,7 @@
 
 #include "core/model/config.h"
 #include "core/model/linear.h"
-#include "core/model/safetensors.h"
+#include "core/model/weight_source.h"
 
 namespace moalign::model {
 
@@ -48,8 +48,9 @@ struct AttentionMask {
 
 class Transformer {
  public:
-  // Reads every tensor the config needs from `weights` (errors name a missing tensor), as `dtype`.
-  Transformer(const ModelConfig& config, const SafetensorsCheckpoint& weights, at::ScalarType dtype);
+  // Takes every tensor the config needs from `weights` (a checkpoint: errors name a missing
+  // tensor; or a fresh draw with GPT-2's initialisation), as `dtype`.
+  Transformer(const ModelConfig& config, const WeightSource& weights, at::ScalarType dtype);
 
   const ModelConfig& config() const { return config_; }
 
