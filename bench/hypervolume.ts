@@ -26,6 +26,7 @@ import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
+import { Rng, seedOf } from '../ts/util/rng.js';
 import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,31 +39,6 @@ const REF = 1.1;
 const MAX_REL_DIFF = 1e-12;
 
 // ---------------------------------------------------------------- data
-
-/** mulberry32: small, fast, seedable; two outputs make one 53-bit double in [0, 1). */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  private next32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  uniform(): number {
-    return ((this.next32() >>> 5) * 67108864 + (this.next32() >>> 6)) / 9007199254740992;
-  }
-}
-
-/** A seed from the case name, so a case's data does not depend on which other cases run. */
-function seedOf(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 /** n points of a DTLZ linear front in minimisation form: uniform on the simplex sum = 1 (normalised exponentials). */
 function linearFront(rng: Rng, n: number, m: number, out: Float64Array = new Float64Array(n * m), at = 0): Float64Array {
