@@ -140,7 +140,7 @@ export async function saveByteTokenizer(dir: string, options: ByteTokenizerOptio
 }
 
 /** Write to a sibling temp file, fsync, rename: readers see the old file or the whole new one. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
   try {
     const handle = await open(tmp, 'wx');

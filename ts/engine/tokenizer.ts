@@ -27,6 +27,7 @@ export {
   saveByteTokenizer,
   type ByteTokenizerOptions,
 } from './byte-tokenizer.js';
+export { saveBpeTokenizer, trainByteLevelBpe, type BpeTrainerOptions } from './bpe-trainer.js';
 
 /** One entry of tokenizer.json's `added_tokens`. */
 export interface AddedTokenJson {
