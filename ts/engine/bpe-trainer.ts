@@ -9,10 +9,10 @@ import {
   createByteTokenizer,
   createByteTokenizerConfig,
   DEFAULT_BYTE_SPECIAL_TOKENS,
-  writeFileAtomic,
   type ByteTokenizerOptions,
 } from './byte-tokenizer.js';
 import type { TokenizerJson } from './tokenizer.js';
+import { writeTextAtomic } from '../util/atomic-file.js';
 
 export interface BpeTrainerOptions extends ByteTokenizerOptions {
   /**
@@ -96,8 +96,8 @@ export async function saveBpeTokenizer(dir: string, texts: Iterable<string>, opt
   const tokenizer = trainByteLevelBpe(texts, options);
   const config = createByteTokenizerConfig(options);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer, null, 2) + '\n');
-  await writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
+  await writeTextAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer, null, 2) + '\n');
+  await writeTextAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
   return tokenizer;
 }
 

@@ -1,9 +1,9 @@
 // The byte-level tokenizer for tiny models trained from scratch: one id per UTF-8 byte, then a few
 // special tokens. It is an ordinary Hugging Face tokenizer.json (a BPE with no merges), so
 // Tokenizer.load(), Python's `tokenizers` and transformers all read it.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTextAtomic } from '../util/atomic-file.js';
 import type { AddedTokenJson, TokenizerConfigJson, TokenizerJson } from './tokenizer.js';
 
 export interface ByteTokenizerOptions {
@@ -135,24 +135,6 @@ export async function saveByteTokenizer(dir: string, options: ByteTokenizerOptio
   const tokenizer = createByteTokenizer(options);
   const config = createByteTokenizerConfig(options);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer, null, 2) + '\n');
-  await writeFileAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
-}
-
-/** Write to a sibling temp file, fsync, rename: readers see the old file or the whole new one. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
-  try {
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeTextAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer, null, 2) + '\n');
+  await writeTextAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
 }

@@ -1,10 +1,11 @@
 // CausalLM and RewardModel: thin TypeScript classes over the native engine. They read the
 // Hugging Face folder (config.json through config.ts, tokenizer.json through tokenizer.ts),
 // turn text into token batches, and hand the numbers to native code.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeCausalLM, NativeGenerateOptions, NativeTensor } from '../native/addon.js';
 import { native } from '../native/loader.js';
+import { writeTextAtomicSync } from '../util/atomic-file.js';
 import { withAbortSignal } from './abort.js';
 import { type ModelInfo, readModelInfo } from './config.js';
 import { Tokenizer } from './tokenizer.js';
@@ -246,7 +247,7 @@ export class CausalLM extends LoadedModel {
       use_rslora: false,
       inference_mode: true,
     };
-    writeAtomic(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeTextAtomicSync(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
 
   /** A Hugging Face folder: config.json, model.safetensors (original names), tokenizer files. */
@@ -276,10 +277,4 @@ export class RewardModel extends LoadedModel {
       return Array.from({ length: s.length / labels }, (_, k) => s[k * labels]);
     });
   }
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

@@ -2,10 +2,11 @@
 // binding.gyp (the fallback where cmake is missing). Both compile the same CPU sources against
 // the libtorch the resolver found, with its C++ ABI, and record that libtorch beside the binary.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
+import { writeTextAtomicSync } from '../util/atomic-file.js';
 import type { Libtorch } from './libtorch.js';
 import { type BuildRecord, sourceBuildDir } from './prebuilds.js';
 
@@ -78,8 +79,7 @@ export function buildFromSource(lt: Libtorch, options: BuildOptions = {}): Build
   };
   const dir = sourceBuildDir(root);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'moalign.build.json.tmp'), JSON.stringify(record, null, 2));
-  renameSync(join(dir, 'moalign.build.json.tmp'), join(dir, 'moalign.build.json'));
+  writeTextAtomicSync(join(dir, 'moalign.build.json'), JSON.stringify(record, null, 2));
   options.log?.(`built in ${record.seconds.toFixed(1)} s`);
   return record;
 }

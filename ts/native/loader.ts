@@ -3,11 +3,12 @@
 // RUNPATH finds them, then require it and set the thread count explicitly.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, packageRoot } from '../paths.js';
+import { writeTextAtomicSync } from '../util/atomic-file.js';
 import type { BuildInfo, NativeAddon } from './addon.js';
 import { type Libtorch, libtorchLibraries, libtorchTag, resolveLibtorch } from './libtorch.js';
 import { type BuildRecord, type Candidate, chooseBinary, readBuildRecord } from './prebuilds.js';
@@ -120,8 +121,7 @@ function probeCached(binary: string, lt: Libtorch): ProbeResult {
   if (result.ok) {
     try {
       mkdirSync(join(cacheDir(), 'load-checks'), { recursive: true });
-      writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(result));
-      renameSync(`${file}.${process.pid}.tmp`, file);
+      writeTextAtomicSync(file, JSON.stringify(result));
     } catch {
       // an unwritable cache only costs a probe next time
     }
