@@ -8,3 +8,6 @@ export type * from './native/addon.js';
 export { doctor, formatDoctor, type DoctorReport } from './system/doctor.js';
 export * from './moo/index.js';
 export * from './engine/index.js';
+export * from './data/index.js';
+export * from './data/scorers/index.js';
+export * from './task/index.js';

@@ -10,6 +10,8 @@ import { registerHv } from './hv.js';
 import { registerLogprobs } from './logprobs.js';
 import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
+import { registerScoreData } from './score-data.js';
+import { registerTask } from './task.js';
 import { registerTrain } from './train.js';
 
 const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -28,7 +30,9 @@ registerPareto(program);
 registerGenerate(program);
 registerLogprobs(program);
 registerScore(program);
+registerScoreData(program);
 registerTrain(program);
+registerTask(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`moalign: ${err.message}`);
