@@ -153,7 +153,7 @@ describe('moalign task build (CLI)', () => {
     const printed = JSON.parse(run.stdout) as TaskManifest;
     expect(printed).toEqual(JSON.parse(readFileSync(join(dir, TASK_FILES.manifest), 'utf8')));
     expect(printed.prompts).toEqual({ train: 30, test: 5 });
-    expect(run.stderr).toMatch(/pretrain 4\/4 \| loss/);
+    expect(run.stderr).toMatch(/pretraining step 4\/4 \| loss/);
     expect(run.stderr).toMatch(/positivity–fidelity: Pearson -?\d/);
     const rerun = spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'task', 'build', '--out', dir, '--train-prompts', '31'], {
       encoding: 'utf8',

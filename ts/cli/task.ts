@@ -41,8 +41,8 @@ export function registerTask(program: Command): void {
         baseModel: { ...DEFAULT_TASK.baseModel, training: { ...DEFAULT_TASK.baseModel.training, steps: opts.pretrainSteps ?? DEFAULT_TASK.baseModel.training.steps } },
         pool: { ...DEFAULT_TASK.pool, temperatures: temperatures ?? DEFAULT_TASK.pool.temperatures },
       };
-      const train = new ProgressBar('pretrain', 'loss {loss} | {tps} tok/s');
-      const sample = new ProgressBar('sample', '{tps} tok/s');
+      const train = new ProgressBar('pretraining step', 'loss {loss} | {tps} tok/s');
+      const sample = new ProgressBar('sampled prompts', '{tps} tok/s');
       const abort = new AbortController();
       const onSigint = () => {
         train.stop();

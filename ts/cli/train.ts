@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import type { TrainProgress, TrainReport } from '../engine/index.js';
+import { formatSeconds, ProgressBar } from './progress.js';
 import { addModelOptions, commaList, type ModelCliOptions, nonNegativeInt, nonNegativeNumber, pairRecord, positiveInt, positiveNumber, readJsonl } from './engine-common.js';
 
 interface SftCliOptions extends ModelCliOptions {
@@ -115,11 +115,10 @@ export function registerTrain(program: Command): void {
     });
 }
 
-/** A cli-progress bar on a terminal; otherwise a plain line every ~10% of the steps. */
+/** Training progress on stderr (a ProgressBar), noting once when the run resumed from a checkpoint. */
 class ProgressReporter {
-  private bar: SingleBar | undefined;
+  private readonly bar = new ProgressBar('step', 'loss {loss} | lr {lr} | {tps} tok/s');
   private resumeNoted = false;
-  private stopped = false;
   private started = false;
 
   constructor(
@@ -134,40 +133,12 @@ class ProgressReporter {
   }
 
   update(p: TrainProgress): void {
-    if (this.stopped) return;
     if (!this.started && p.step > 1) this.resumedFrom(p.step - 1);
     this.started = true;
-    const fields = { loss: p.loss.toFixed(4), lr: p.lr.toExponential(2), tps: Math.round(p.tokensPerSecond), remaining: formatSeconds(p.etaSeconds) };
-    if (process.stderr.isTTY) {
-      if (!this.bar) {
-        this.bar = new SingleBar({
-          format: 'train {bar} step {value}/{total} | loss {loss} | lr {lr} | {tps} tok/s | ETA {remaining}',
-          stream: process.stderr,
-          hideCursor: true,
-          barsize: 24,
-        });
-        this.bar.start(p.steps, p.step, fields);
-      } else {
-        this.bar.update(p.step, fields);
-      }
-      return;
-    }
-    const every = Math.max(1, Math.ceil(p.steps / 10));
-    if (p.step % every === 0 || p.step === p.steps)
-      process.stderr.write(`moalign: step ${p.step}/${p.steps} loss ${fields.loss} lr ${fields.lr} ${fields.tps} tok/s ETA ${fields.remaining}\n`);
+    this.bar.update(p.step, p.steps, { loss: p.loss.toFixed(4), lr: p.lr.toExponential(2), tps: Math.round(p.tokensPerSecond), remaining: formatSeconds(p.etaSeconds) });
   }
 
   stop(): void {
-    this.stopped = true;
-    this.bar?.stop();
-    this.bar = undefined;
+    this.bar.stop();
   }
-}
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '-';
-  const t = Math.round(s);
-  if (t < 60) return `${t}s`;
-  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
-  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
 }
