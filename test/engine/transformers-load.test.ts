@@ -30,7 +30,7 @@ function moalignLogits(lm: CausalLM): Float32Array {
   return lm.native.logits(int64(cases.batch.input_ids), int64(cases.batch.attention_mask)).toArray() as Float32Array;
 }
 
-const maxDiffAtTokens = (a: ArrayLike<number>, b: ArrayLike<number>) => maxLogitError(a, b, cases.batch.attention_mask, cases.vocab_size, false);
+const maxDiffAtTokens = (a: ArrayLike<number>, b: ArrayLike<number>, vocab: number = cases.vocab_size) => maxLogitError(a, b, cases.batch.attention_mask, vocab, false);
 
 describe.skipIf(!usable)('moalign-saved files in Python transformers', () => {
   // A wrong tensor name or layout would leave transformers with random weights: logits far off.
@@ -39,6 +39,18 @@ describe.skipIf(!usable)('moalign-saved files in Python transformers', () => {
     const out = join(tmp, `${name}-saved`);
     lm.save(out);
     expect(maxDiffAtTokens(transformersLogits(out), moalignLogits(lm))).toBeLessThan(1e-4);
+  });
+
+  it("the built-in task's base model (a fresh GPT-2 on a trained BPE) loads in transformers", async () => {
+    const { saveBpeTokenizer } = await import('../../ts/engine/bpe-trainer.js');
+    const { Tokenizer } = await import('../../ts/engine/tokenizer.js');
+    const { DEFAULT_BASE_MODEL, writeBaseModelConfig } = await import('../../ts/task/base-model.js');
+    const dir = join(tmp, 'task-base');
+    await saveBpeTokenizer(dir, Array.from({ length: 50 }, (_, i) => `the model number ${i} reads a sentence of the corpus.`), { vocabSize: 320, specialTokens: ['<|endoftext|>', '<|pad|>'] });
+    writeBaseModelConfig(dir, { ...DEFAULT_BASE_MODEL, model: { ...DEFAULT_BASE_MODEL.model, width: 32, layers: 2, heads: 2 } }, await Tokenizer.load(dir));
+    using lm = await CausalLM.fromScratch(dir, { seed: 3 });
+    lm.save(dir);
+    expect(maxDiffAtTokens(transformersLogits(dir), moalignLogits(lm), lm.info.config.vocabSize)).toBeLessThan(1e-4);
   });
 
   it('a LoRA adapter trained and saved by moalign loads in peft', async () => {

@@ -41,8 +41,8 @@ export const baseModelSettings = z.object({
 export type BaseModelSettings = z.infer<typeof baseModelSettings>;
 
 /**
- * Sized for about three minutes of pretraining on 2 CPU cores: 4 layers of width 128 (about 1M
- * weights) on a 2,048-token BPE, one pass over roughly two thirds of the pretraining sentences.
+ * Sized for a few minutes of pretraining on 2 CPU cores: 4 layers of width 128 (about 1M weights)
+ * on a 2,048-token BPE, 700 steps of 48 sentences (about 0.8 of a pass over the pretraining sentences).
  */
 export const DEFAULT_BASE_MODEL: BaseModelSettings = {
   tokenizer: { kind: 'bpe', vocabSize: 2048 },
@@ -114,7 +114,7 @@ export async function ensureBaseModel(
     else await saveByteTokenizer(partial, special);
   }
   const tokenizer = await Tokenizer.load(partial);
-  writeConfig(partial, settings, tokenizer);
+  writeBaseModelConfig(partial, settings, tokenizer);
 
   // One sentence per example; sentences that do not fit the context (with EOS) are left out.
   const fits = (s: string) => tokenizer.encode(s, { addSpecialTokens: false }).length < settings.model.context;
@@ -170,8 +170,8 @@ function meanLoss(model: CausalLM, pairs: TextPair[]): number {
   return nll / tokens;
 }
 
-/** A GPT-2 config.json that both moalign and transformers read. */
-function writeConfig(dir: string, settings: BaseModelSettings, tokenizer: Tokenizer): void {
+/** The base model's GPT-2 config.json (and generation_config.json), which moalign and transformers both read. */
+export function writeBaseModelConfig(dir: string, settings: BaseModelSettings, tokenizer: Tokenizer): void {
   const { layers, width, heads, context } = settings.model;
   const eos = tokenizer.eosId;
   const config = {

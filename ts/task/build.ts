@@ -18,6 +18,7 @@ import { writeTextAtomic, writeTextAtomicSync } from '../util/atomic-file.js';
 import type { PromptRecord, ScoredDataset } from '../data/records.js';
 import { builtinScorers, scoreSamples } from '../data/scorers/index.js';
 import { CausalLM } from '../engine/causal-lm.js';
+import { Tokenizer } from '../engine/tokenizer.js';
 import type { TrainProgress } from '../engine/trainer.js';
 import { poolDistributionSvg } from '../report/distribution.js';
 import { chart } from '../report/svg.js';
@@ -57,7 +58,7 @@ export const DEFAULT_TASK: TaskSettings = {
   split: { trainPromptShare: 0.1, testPromptShare: 0.1, seed: 0 },
   prompts: { train: 2000, test: 300, seed: 0 },
   baseModel: DEFAULT_BASE_MODEL,
-  pool: { temperatures: [0.7, 1.0, 1.3], steering: { strengths: [2, 4], temperature: 1.0 }, samplesPerTemperature: 1, maxNewTokens: 40, seed: 0 },
+  pool: { temperatures: [0.7, 1.0, 1.3], steering: { strengths: [2, 4], temperature: 1.0 }, samplesPerTemperature: 1, maxNewTokens: 32, seed: 0 },
 };
 
 /** The names of the task's objectives, in order. */
@@ -160,9 +161,13 @@ export async function buildTask(out: string, settingsIn: Partial<TaskSettings> =
   }
 
   // 3. prompts
+  // a prompt must leave the model room for its whole response
+  const tokenizer = await Tokenizer.load(modelDir);
+  const room = settings.baseModel.model.context - settings.pool.maxNewTokens;
+  const keep = (p: PromptRecord) => tokenizer.encode(p.prompt).length <= room;
   const prompts = await timed('prompts', 'cutting prompts from held-out sentences', async () => ({
-    train: await promptsFile(file(TASK_FILES.trainPrompts), () => sentencePrompts(splits.trainPrompts, { limit: settings.prompts.train, seed: settings.prompts.seed })),
-    test: await promptsFile(file(TASK_FILES.testPrompts), () => sentencePrompts(splits.testPrompts, { limit: settings.prompts.test, seed: settings.prompts.seed + 1 })),
+    train: await promptsFile(file(TASK_FILES.trainPrompts), () => sentencePrompts(splits.trainPrompts, { keep, limit: settings.prompts.train, seed: settings.prompts.seed })),
+    test: await promptsFile(file(TASK_FILES.testPrompts), () => sentencePrompts(splits.testPrompts, { keep, limit: settings.prompts.test, seed: settings.prompts.seed + 1 })),
   }));
 
   // 4–5. the pool, scored

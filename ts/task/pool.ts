@@ -19,7 +19,7 @@ export interface PoolOptions {
   steered?: SteeredRun[];
   /** Default 1. */
   samplesPerTemperature?: number;
-  /** Tokens per response at most. Default 40. */
+  /** Tokens per response at most. Default 32. */
   maxNewTokens?: number;
   /** Prompts per generate call. Default 64. */
   batchSize?: number;
@@ -57,7 +57,7 @@ export async function buildPool(
   const temperatures = options.temperatures ?? [0.7, 1.0, 1.3];
   const perTemperature = options.samplesPerTemperature ?? 1;
   const batchSize = options.batchSize ?? 64;
-  const maxNewTokens = options.maxNewTokens ?? 40;
+  const maxNewTokens = options.maxNewTokens ?? 32;
   const seed = options.seed ?? 0;
   const modelName = options.modelName ?? 'base';
 

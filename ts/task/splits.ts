@@ -51,7 +51,9 @@ export interface PromptOptions {
   maxPromptWords?: number;
   /** The reference (the rest of the sentence) keeps at least this many words. Default 4. */
   minReferenceWords?: number;
-  /** At most this many prompts (drawn at random when there are more). Default: all. */
+  /** Only prompts (and their references) this accepts are used, e.g. those that fit a model's context. */
+  keep?: (prompt: PromptRecord) => boolean;
+  /** At most this many prompts (drawn at random from those kept when there are more). Default: all. */
   limit?: number;
   /** Seed of the cut points and the draw. Default 0. */
   seed?: number;
@@ -81,7 +83,8 @@ export function sentencePrompts(docs: readonly BrownDocument[], options: PromptO
       if (hi < minPrompt) return;
       const words = minPrompt + rng.int(hi - minPrompt + 1);
       const cut = ends[words - 1];
-      prompts.push({ id: `${doc.id}:${s}`, prompt: sentence.slice(0, cut), reference: sentence.slice(cut) });
+      const p = { id: `${doc.id}:${s}`, prompt: sentence.slice(0, cut), reference: sentence.slice(cut) };
+      if (options.keep === undefined || options.keep(p)) prompts.push(p);
     });
   }
   if (options.limit === undefined || prompts.length <= options.limit) return prompts;
