@@ -11,3 +11,6 @@ export * from './engine/index.js';
 export * from './data/index.js';
 export * from './data/scorers/index.js';
 export * from './task/index.js';
+export * from './eval/index.js';
+export { compareRuns, compareRecords, comparisonTable, type Comparison } from './report/compare.js';
+export { writeComparisonReport } from './report/html.js';

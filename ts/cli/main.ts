@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../paths.js';
+import { registerCompare } from './compare.js';
 import { registerDoctor } from './doctor.js';
+import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerHv } from './hv.js';
 import { registerLogprobs } from './logprobs.js';
@@ -33,6 +35,8 @@ registerScore(program);
 registerScoreData(program);
 registerTrain(program);
 registerTask(program);
+registerEval(program);
+registerCompare(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`moalign: ${err.message}`);

@@ -11,10 +11,16 @@ export interface Series {
   color: string;
   /** Circle radius for scatter series. Default 2. */
   radius?: number;
+  /** Per-point radius (overrides `radius`), e.g. to show how many samples share a point. */
+  radii?: readonly number[];
   /** Default 0.7. */
   opacity?: number;
   /** Draw as a polyline (line charts) instead of circles. */
   line?: boolean;
+  /** With `line`: also draw the points as circles (a front's points joined in order). */
+  markers?: boolean;
+  /** A text beside each point (labels[i] for points[i]; missing or empty ones are not drawn). */
+  labels?: readonly string[];
 }
 
 export interface ChartOptions {
@@ -22,14 +28,15 @@ export interface ChartOptions {
   xLabel: string;
   yLabel: string;
   series: readonly Series[];
-  /** Default 480 × 360. */
+  /** Default 560 × 360. */
   width?: number;
   height?: number;
   /** A note under the title. */
   subtitle?: string;
 }
 
-const MARGIN = { left: 64, right: 16, top: 44, bottom: 48 };
+// the legend sits in the right margin, outside the data
+const MARGIN = { left: 64, right: 170, top: 44, bottom: 48 };
 
 /** Escapes text for SVG. */
 export function escapeXml(text: string): string {
@@ -66,7 +73,7 @@ function fmtTick(v: number): string {
 
 /** One chart as SVG elements inside a <g> translated to (x0, y0); used alone or in a grid. */
 function chartBody(o: ChartOptions, x0: number, y0: number): string {
-  const W = o.width ?? 480;
+  const W = o.width ?? 560;
   const H = o.height ?? 360;
   const all = o.series.flatMap((s) => s.points);
   const [xlo, xhi] = extent(all.map((p) => p[0]));
@@ -90,21 +97,35 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
   }
   for (const s of o.series) {
     const opacity = s.opacity ?? 0.7;
+    const r = s.radius ?? 2;
     if (s.line) {
       const d = s.points.map((p) => `${r2(sx(p[0]))},${r2(sy(p[1]))}`).join(' ');
       out.push(`<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="1.5" opacity="${opacity}"/>`);
-    } else {
-      const r = s.radius ?? 2;
+    }
+    if (!s.line || s.markers) {
       out.push(`<g fill="${s.color}" fill-opacity="${opacity}">`);
-      for (const p of s.points) out.push(`<circle cx="${r2(sx(p[0]))}" cy="${r2(sy(p[1]))}" r="${r}"/>`);
+      s.points.forEach((p, i) => out.push(`<circle cx="${r2(sx(p[0]))}" cy="${r2(sy(p[1]))}" r="${r2(s.radii?.[i] ?? r)}"/>`));
+      out.push('</g>');
+    }
+    if (s.labels) {
+      out.push(`<g fill="${s.color}" font-size="9">`);
+      s.points.forEach((p, i) => {
+        const label = s.labels?.[i];
+        if (!label) return;
+        // right of the point, or left of it near the right edge, so the label stays in the chart
+        const x = sx(p[0]);
+        const left = x > MARGIN.left + 0.8 * pw;
+        out.push(`<text x="${r2(left ? x - r - 2 : x + r + 2)}" y="${r2(sy(p[1]) - r - 1)}"${left ? ' text-anchor="end"' : ''}>${escapeXml(label)}</text>`);
+      });
       out.push('</g>');
     }
   }
-  // legend, top right inside the plot
+  // legend, right of the plot, where it never covers a point
   o.series.forEach((s, i) => {
-    const y = MARGIN.top + 12 + i * 14;
-    out.push(`<rect x="${MARGIN.left + pw - 150}" y="${y - 8}" width="10" height="10" fill="${s.color}"/>`);
-    out.push(`<text x="${MARGIN.left + pw - 136}" y="${y + 1}">${escapeXml(s.name)}</text>`);
+    const y = MARGIN.top + 12 + i * 16;
+    const x = MARGIN.left + pw + 12;
+    out.push(`<rect x="${x}" y="${y - 8}" width="10" height="10" fill="${s.color}"/>`);
+    out.push(`<text x="${x + 14}" y="${y + 1}">${escapeXml(s.name)}</text>`);
   });
   if (o.title) out.push(`<text x="${MARGIN.left}" y="16" font-size="13" font-weight="bold">${escapeXml(o.title)}</text>`);
   if (o.subtitle) out.push(`<text x="${MARGIN.left}" y="32" fill="#555">${escapeXml(o.subtitle)}</text>`);
@@ -116,7 +137,7 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
 
 /** Charts side by side (`columns` per row) in one SVG document. */
 export function chartGrid(charts: readonly ChartOptions[], columns = charts.length): string {
-  const W = charts[0]?.width ?? 480;
+  const W = charts[0]?.width ?? 560;
   const H = charts[0]?.height ?? 360;
   const rows = Math.ceil(charts.length / columns);
   const body = charts.map((c, i) => chartBody({ ...c, width: W, height: H }, (i % columns) * W, Math.floor(i / columns) * H));

@@ -1,0 +1,72 @@
+// policies.json, the contract between a method's run and the evaluation: what is accepted, and
+// errors that name the file and the field.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPolicies, readPoliciesFile } from '../../ts/eval/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'moalign-policies-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let runs = 0;
+/** A run folder with `policies` as its policies.json and empty model folders m0, m1. */
+function run(policies: unknown): string {
+  const dir = join(tmp, `run${runs++}`);
+  for (const m of ['m0', 'm1', 'm1/adapter']) mkdirSync(join(dir, m), { recursive: true });
+  writeFileSync(join(dir, 'policies.json'), typeof policies === 'string' ? policies : JSON.stringify(policies));
+  return dir;
+}
+const valid = {
+  method: 'paretohqd',
+  objectives: ['positivity', 'fidelity'],
+  task: '../task',
+  policies: [
+    { preference: [0, 1], model: 'm0' },
+    { preference: [1 / 3, 2 / 3], model: 'm1', adapter: 'm1/adapter' },
+  ],
+  preferenceInput: false,
+  trainSeconds: 12.5,
+};
+
+describe('readPoliciesFile', () => {
+  it('reads a valid file and makes every path absolute (relative to the run folder)', () => {
+    const dir = run(valid);
+    const r = readPoliciesFile(dir);
+    expect(r.runDir).toBe(dir);
+    expect(r.taskDir).toBe(join(tmp, 'task'));
+    expect(r.spec.policies).toEqual([
+      { preference: [0, 1], model: join(dir, 'm0') },
+      { preference: [1 / 3, 2 / 3], model: join(dir, 'm1'), adapter: join(dir, 'm1/adapter') },
+    ]);
+    expect(r.spec.trainSeconds).toBe(12.5);
+    // lazily loaded: nothing is read from the (empty) model folders yet
+    expect(loadPolicies(r).map((p) => p.preference)).toEqual([[0, 1], [1 / 3, 2 / 3]]);
+  });
+
+  it.each([
+    [{ ...valid, policies: [{ preference: [0.5], model: 'm0' }] }, /field "policies.0.preference": has 1 weights for 2 objectives/],
+    [{ ...valid, policies: [{ preference: [0.5, 0.4], model: 'm0' }] }, /field "policies.0.preference": weights sum to 0.9, not 1/],
+    [{ ...valid, policies: [{ preference: [-0.5, 1.5], model: 'm0' }] }, /field "policies.0.preference.0": .*>= 0/],
+    [{ ...valid, policies: [{ preference: [1, 0] }] }, /missing field "policies.0.model"/],
+    [{ ...valid, policies: [] }, /field "policies"/],
+    [{ ...valid, objectives: ['a', 'a'] }, /field "objectives": objective names repeat/],
+    [{ ...valid, policies: [{ preference: [1, 0], model: 'nowhere' }] }, /field "policies.0.model": .*nowhere does not exist/],
+    [{ ...valid, policies: [{ preference: [1, 0], model: 'm0', adapter: 'no-adapter' }] }, /field "policies.0.adapter": .*no-adapter does not exist/],
+    ['{ not json', /not valid JSON/],
+  ])('refuses an invalid file, naming it and the field (%#)', (policies, message) => {
+    const dir = run(policies);
+    expect(() => readPoliciesFile(dir)).toThrow(message);
+    expect(() => readPoliciesFile(dir)).toThrow(join(dir, 'policies.json'));
+  });
+
+  it('refuses a folder without policies.json', () => {
+    expect(() => readPoliciesFile(tmp)).toThrow(/holds no policies.json/);
+  });
+
+  it('accepts preferenceInput (Panacea) but the evaluation refuses it for now', () => {
+    const dir = run({ ...valid, preferenceInput: true });
+    expect(readPoliciesFile(dir).spec.preferenceInput).toBe(true);
+    expect(() => loadPolicies(dir)).toThrow(/field "preferenceInput": .*not supported yet/);
+  });
+});

@@ -1,0 +1,156 @@
+// The contract between training methods and the evaluation: a method's run folder holds
+// `policies.json`, naming one policy (a model folder, optionally with a LoRA adapter) per
+// preference. Evaluation only ever sees `Policy` objects, so a method in code can also hand its
+// own policies to evaluatePolicies without writing a file.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { checkRecord } from '../data/jsonl.js';
+import { CausalLM, type ModelLoadOptions } from '../engine/causal-lm.js';
+
+export const POLICIES_FILE = 'policies.json';
+
+/** Preference vectors are on the simplex up to this much rounding. */
+const SIMPLEX_TOLERANCE = 1e-6;
+
+const pathString = z.string().min(1, 'path is empty');
+
+/** One policy of a run: the model trained for `preference`. Paths are relative to the run folder. */
+export const policyEntry = z.object({
+  preference: z.array(z.number().min(0, 'preference weights must be >= 0')).min(1),
+  model: pathString,
+  adapter: pathString.optional(),
+});
+
+/** `policies.json`: what a method's run produced. */
+export const policiesFile = z
+  .object({
+    /** The method's name as reports show it ("paretohqd", "ric", ...). */
+    method: z.string().min(1),
+    /** The objectives, in the order of every preference vector. */
+    objectives: z.array(z.string().min(1)).min(1),
+    /** The task folder (moalign task build), relative to the run folder or absolute. */
+    task: pathString.optional(),
+    policies: z.array(policyEntry).min(1),
+    /** True for one model conditioned on the preference (Panacea); reserved, not evaluated yet. */
+    preferenceInput: z.boolean().optional(),
+    /** Wall-clock training time of the whole run, for the comparison table. */
+    trainSeconds: z.number().min(0).optional(),
+    /** Scorers of objectives that are not built-in: name → "rm:DIR" or "fn:FILE.mjs" (relative to the run folder). */
+    scorers: z.record(z.string().min(1), z.string().min(1)).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (new Set(spec.objectives).size !== spec.objectives.length) ctx.addIssue({ code: 'custom', path: ['objectives'], message: `objective names repeat: ${spec.objectives.join(', ')}` });
+    spec.policies.forEach((p, i) => {
+      const path = ['policies', i, 'preference'];
+      if (p.preference.length !== spec.objectives.length) {
+        ctx.addIssue({ code: 'custom', path, message: `has ${p.preference.length} weights for ${spec.objectives.length} objectives (${spec.objectives.join(', ')})` });
+        return;
+      }
+      const sum = p.preference.reduce((a, b) => a + b, 0);
+      if (Math.abs(sum - 1) > SIMPLEX_TOLERANCE) ctx.addIssue({ code: 'custom', path, message: `weights sum to ${sum}, not 1 (a preference lies on the simplex)` });
+    });
+  });
+/** The content of policies.json (what a method writes). */
+export type PoliciesFile = z.input<typeof policiesFile>;
+/** policies.json as read and checked. */
+export type PoliciesSpec = z.infer<typeof policiesFile>;
+
+/** Decoding settings every policy generates with (see evaluatePolicies for the defaults). */
+export interface PolicyGenerateOptions {
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  signal?: AbortSignal;
+  /** Decoding steps done of this call's steps. */
+  onProgress?: (step: number, steps: number) => void;
+}
+
+/** What the evaluation needs of a trained policy. */
+export interface Policy {
+  /** The preference ω it was trained for, in the objectives' order. */
+  preference: number[];
+  /** Shown in provenance and errors; default `policy <index>`. */
+  name?: string;
+  /** One response per prompt, in order. */
+  generate(prompts: string[], options: PolicyGenerateOptions): Promise<string[]>;
+  /** Frees what generate loaded; the evaluation calls it once it is done with this policy.
+   *  A later generate may load it again. */
+  dispose?(): void;
+}
+
+/** A policy backed by a model folder, loaded on its first generate and freed by dispose. */
+export function causalLMPolicy(preference: number[], modelDir: string, options: ModelLoadOptions & { name?: string } = {}): Policy {
+  const { name = modelDir, ...load } = options;
+  let lm: CausalLM | undefined;
+  return {
+    preference,
+    name,
+    async generate(prompts, o) {
+      lm ??= await CausalLM.load(modelDir, load);
+      const out = await lm.generate(prompts, { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
+      return out.map((g) => g.text);
+    },
+    dispose() {
+      lm?.dispose();
+      lm = undefined;
+    },
+  };
+}
+
+/** A run's policies.json, checked, with every path made absolute. */
+export interface RunPolicies {
+  /** The run folder (absolute). */
+  runDir: string;
+  /** The policies.json file. */
+  file: string;
+  /** Its exact text (hashed, so a retrained run is evaluated again). */
+  text: string;
+  spec: PoliciesSpec;
+  /** The task folder, absolute, when the run names one. */
+  taskDir?: string;
+}
+
+/** Reads and checks `runDir/policies.json`; errors name the file and the field. Paths come back absolute. */
+export function readPoliciesFile(runDir: string): RunPolicies {
+  const dir = resolve(runDir);
+  const file = join(dir, POLICIES_FILE);
+  if (!existsSync(file)) throw new Error(`${dir} holds no ${POLICIES_FILE} (the file a method writes to name its policies)`);
+  const text = readFileSync(file, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const r = checkRecord(policiesFile, value);
+  if (r.problem !== undefined) throw new Error(`${file}: ${r.problem}`);
+  const at = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+  const spec: PoliciesSpec = {
+    ...r.data,
+    policies: r.data.policies.map((p) => ({ ...p, model: at(p.model), ...(p.adapter !== undefined && { adapter: at(p.adapter) }) })),
+  };
+  spec.policies.forEach((p, i) => {
+    if (!existsSync(p.model)) throw new Error(`${file}: field "policies.${i}.model": ${p.model} does not exist`);
+    if (p.adapter !== undefined && !existsSync(p.adapter)) throw new Error(`${file}: field "policies.${i}.adapter": ${p.adapter} does not exist`);
+  });
+  return { runDir: dir, file, text, spec, ...(spec.task !== undefined && { taskDir: at(spec.task) }) };
+}
+
+/** Refuses what the evaluation cannot do yet. */
+export function checkEvaluable(run: RunPolicies): void {
+  if (run.spec.preferenceInput) {
+    throw new Error(`${run.file}: field "preferenceInput": one model conditioned on the preference (Panacea) is not supported yet by the evaluation`);
+  }
+}
+
+/** The policies of a run folder (its folder, or its policies.json already read), each backed by
+ *  its model: loaded on first use and freed when the evaluation is done with it. */
+export function loadPolicies(run: string | RunPolicies, options: Omit<ModelLoadOptions, 'adapter'> = {}): Policy[] {
+  const r = typeof run === 'string' ? readPoliciesFile(run) : run;
+  checkEvaluable(r);
+  return r.spec.policies.map((p, i) =>
+    causalLMPolicy(p.preference, p.model, { ...options, ...(p.adapter !== undefined && { adapter: p.adapter }), name: `policies.${i} (${p.model})` }),
+  );
+}
