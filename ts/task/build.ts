@@ -215,8 +215,8 @@ export async function buildTask(out: string, settingsIn: Partial<TaskSettings> =
     await writeTextAtomic(
       file(TASK_FILES.distribution),
       poolDistributionSvg(pool, {
-        title: `Built-in task pool: ${pool.size} responses to ${prompts.train.length} Brown-corpus prompts`,
-        subtitle: `Pearson r(${objectives[0]}, ${objectives[1]}) = ${r.toFixed(3)}; layer 1 holds ${c.layers.first} points, layers 1–10 ${(100 * c.layers.top10Share).toFixed(1)}% of the pool`,
+        title: `${pool.size} responses to ${prompts.train.length} Brown-corpus prompts`,
+        subtitle: `r(${objectives[0]}, ${objectives[1]}) = ${r.toFixed(2)}; layers 1–10 hold ${(100 * c.layers.top10Share).toFixed(1)}% of the pool`,
       }),
     );
     return c;
