@@ -1,5 +1,5 @@
 // The multi-objective core for JS: paretoRanks, hypervolume, hypervolumeContributions,
-// hypervolumeBatch (a Promise, off the JS thread), normalisationBounds, frontMetrics.
+// hypervolumeBatch and selectParetoHq (Promises, off the JS thread), normalisationBounds, frontMetrics.
 // Points arrive as a row-major Float64Array plus m; ts/moo/ converts every other input form.
 #include <memory>
 
@@ -9,6 +9,7 @@
 #include "core/moo/front_metrics.h"
 #include "core/moo/hypervolume.h"
 #include "core/moo/pareto_ranks.h"
+#include "core/moo/select_pareto_hq.h"
 #include "js_errors.h"
 #include "promise_worker.h"
 
@@ -209,6 +210,62 @@ Napi::Value front_metrics_js(const Napi::CallbackInfo& info) {
   });
 }
 
+// selectParetoHq(rewards, m, preferences, { k, lowerQuantile, upperQuantile, distance, poolMin,
+//                 layers, objectives }, cancel?)
+//   -> Promise<{ lo, hi, preferences, poolMin, layers, candidates, poolShort, fewerThanK,
+//                ranks: Int32Array, selections: [{ rows: Int32Array, distances: Float64Array, fronts: Int32Array }] }>
+// Options are parsed on the JS thread, the rest is checked in the work (a rejection); the typed
+// arrays are read in place while the work runs.
+Napi::Value select_pareto_hq_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    const moo::Points rewards = points_arg(info, 0, "rewards");
+    auto [pref_data, pref_length] = typed_view<double, napi_float64_array>(info[2], "preferences", "Float64Array");
+    if (pref_length % rewards.m != 0)
+      throw_invalid(env, "preferences: " + std::to_string(pref_length) + " values do not make rows of " + std::to_string(rewards.m));
+    const moo::Points prefs{pref_data, pref_length / rewards.m, rewards.m};
+    Napi::Object options = options_arg(info, 3);
+    moo::SelectOptions opts;
+    opts.k = static_cast<std::size_t>(option_int(options, "k", 100, 1));
+    opts.lower_quantile = option_number(options, "lowerQuantile", 0.0);
+    opts.upper_quantile = option_number(options, "upperQuantile", 1.0);
+    const std::string distance = option_string(options, "distance", "perpendicular");
+    if (distance != "perpendicular" && distance != "angular")
+      throw_invalid(env, "distance must be 'perpendicular' or 'angular', got '" + distance + "'");
+    opts.distance = distance == "angular" ? moo::RayDistance::Angular : moo::RayDistance::Perpendicular;
+    opts.pool_min = static_cast<std::size_t>(option_int(options, "poolMin", 0, 0));
+    opts.layers = static_cast<std::size_t>(option_int(options, "layers", 0, 0));
+    opts.objective_names = option_strings(options, "objectives");
+    CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 4 ? info[4] : env.Undefined());
+    return Napi::Value(PromiseWorker<moo::Selection>::start(
+        env, [rewards, prefs, opts, cancel](const ProgressSink&) { return moo::select_pareto_hq(rewards, prefs, opts, cancel.get()); },
+        [](Napi::Env env, moo::Selection& r) {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("lo", to_js_array(env, r.lo));
+          out.Set("hi", to_js_array(env, r.hi));
+          out.Set("preferences", to_js(env, std::move(r.preferences)));
+          out.Set("poolMin", static_cast<double>(r.pool_min));
+          out.Set("layers", static_cast<double>(r.layers));
+          out.Set("candidates", static_cast<double>(r.candidates));
+          out.Set("poolShort", r.pool_short);
+          out.Set("fewerThanK", r.fewer_than_k);
+          out.Set("ranks", to_js(env, std::move(r.ranks)));
+          Napi::Array selections = Napi::Array::New(env, r.per_preference.size());
+          for (std::size_t p = 0; p < r.per_preference.size(); ++p) {
+            moo::PreferenceSelection& s = r.per_preference[p];
+            Napi::Object one = Napi::Object::New(env);
+            one.Set("rows", to_js(env, std::vector<std::int32_t>(s.rows.begin(), s.rows.end())));
+            one.Set("distances", to_js(env, std::move(s.distances)));
+            one.Set("fronts", to_js(env, std::move(s.fronts)));
+            selections.Set(static_cast<uint32_t>(p), one);
+          }
+          out.Set("selections", selections);
+          return Napi::Value(out);
+        },
+        env.Undefined(), {info[0], info[2]}));
+  });
+}
+
 }  // namespace
 
 void register_moo(Napi::Env env, Napi::Object exports) {
@@ -218,6 +275,7 @@ void register_moo(Napi::Env env, Napi::Object exports) {
   exports.Set("hypervolumeBatch", Napi::Function::New(env, hypervolume_batch_js, "hypervolumeBatch"));
   exports.Set("normalisationBounds", Napi::Function::New(env, normalisation_bounds_js, "normalisationBounds"));
   exports.Set("frontMetrics", Napi::Function::New(env, front_metrics_js, "frontMetrics"));
+  exports.Set("selectParetoHq", Napi::Function::New(env, select_pareto_hq_js, "selectParetoHq"));
 }
 
 }  // namespace moalign::napi

@@ -16,6 +16,7 @@
 #include "core/compute_thread.h"
 #include "core/moo/hypervolume.h"
 #include "core/moo/pareto_ranks.h"
+#include "core/moo/select_pareto_hq.h"
 #include "core/runtime.h"
 #include "harness.h"
 
@@ -118,9 +119,146 @@ void moo_ranks_bruteforce() {
     for (int trial = 0; trial < 40; ++trial) {
       const Rows rows = random_rows(g, 1 + (trial * 37) % 300, m, trial % 2 == 0);
       const std::vector<double> x = flat(rows);
-      CHECK(pareto_ranks(Points{x.data(), rows.size(), m}, {}) == brute_force_ranks(rows));
+      const std::vector<std::int32_t> full = brute_force_ranks(rows);
+      CHECK(pareto_ranks(Points{x.data(), rows.size(), m}, {}) == full);
+      // The early stop (fronts stop being built during the sweep) keeps exactly the fronts up to
+      // the one that reaches the count.
+      for (std::size_t stop : {std::size_t{1}, rows.size() / 3, rows.size() - 1, rows.size() + 5}) {
+        if (stop == 0) continue;
+        std::vector<std::int32_t> want = full;
+        std::int32_t keep = *std::max_element(full.begin(), full.end());
+        for (std::int32_t f = 1, count = 0; f <= keep; ++f) {
+          count += static_cast<std::int32_t>(std::count(full.begin(), full.end(), f));
+          if (static_cast<std::size_t>(count) >= stop) keep = f;
+        }
+        for (std::int32_t& r : want) r = r <= keep ? r : 0;
+        CHECK(pareto_ranks(Points{x.data(), rows.size(), m}, {}, RankOptions{stop, 0}) == want);
+      }
     }
   }
+}
+
+// ParetoHqD selection against a literal reading of paretohqd.md §2–5: brute-force ranks, layers by
+// the N_min rule (or fixed), distances to every candidate, then a full sort by (d, front, row).
+PreferenceSelection reference_selection(const Rows& rows, const std::vector<double>& w, const SelectOptions& opts,
+                                        std::size_t* layers_out) {
+  const std::size_t n = rows.size(), m = w.size();
+  const std::vector<std::int32_t> rank = brute_force_ranks(rows);
+  std::int32_t fronts = *std::max_element(rank.begin(), rank.end());
+  std::int32_t L = fronts;
+  if (opts.layers > 0) L = std::min<std::int32_t>(fronts, static_cast<std::int32_t>(opts.layers));
+  else {
+    std::size_t count = 0;
+    for (std::int32_t f = 1; f <= fronts; ++f) {
+      count += static_cast<std::size_t>(std::count(rank.begin(), rank.end(), f));
+      if (count >= opts.pool_min) {
+        L = f;
+        break;
+      }
+    }
+  }
+  *layers_out = static_cast<std::size_t>(L);
+  std::vector<double> lo(m), hi(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::vector<double> col;
+    for (const auto& r : rows) col.push_back(r[i]);
+    std::sort(col.begin(), col.end());
+    const auto q = [&](double p) {  // numpy 'linear'
+      const double v = static_cast<double>(n - 1) * p;
+      if (v >= static_cast<double>(n - 1)) return col[n - 1];
+      const std::size_t j = static_cast<std::size_t>(v);
+      const double t = v - static_cast<double>(j), d = col[j + 1] - col[j];
+      return t >= 0.5 ? col[j + 1] - d * (1 - t) : col[j] + d * t;
+    };
+    lo[i] = q(opts.lower_quantile);
+    hi[i] = q(opts.upper_quantile);
+  }
+  double norm = 0;
+  for (double x : w) norm += (x - 1) * (x - 1);
+  norm = std::sqrt(norm);
+  struct Entry {
+    double d;
+    std::int32_t front;
+    std::uint32_t row;
+  };
+  std::vector<Entry> all;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (rank[j] > L) continue;
+    std::vector<double> v(m);
+    for (std::size_t i = 0; i < m; ++i) v[i] = std::min(1.0, std::max(0.0, (rows[j][i] - lo[i]) / (hi[i] - lo[i]))) - 1;
+    double t = 0;
+    for (std::size_t i = 0; i < m; ++i) t += v[i] * ((w[i] - 1) / norm);
+    double e2 = 0;
+    for (std::size_t i = 0; i < m; ++i) e2 += (v[i] - t * ((w[i] - 1) / norm)) * (v[i] - t * ((w[i] - 1) / norm));
+    const double d = opts.distance == RayDistance::Angular ? std::atan2(std::sqrt(e2), t) : std::sqrt(e2);
+    all.push_back({d, rank[j], static_cast<std::uint32_t>(j)});
+  }
+  std::sort(all.begin(), all.end(), [](const Entry& a, const Entry& b) {
+    return a.d != b.d ? a.d < b.d : a.front != b.front ? a.front < b.front : a.row < b.row;
+  });
+  PreferenceSelection s;
+  for (std::size_t a = 0; a < std::min(opts.k, all.size()); ++a) {
+    s.rows.push_back(all[a].row);
+    s.distances.push_back(all[a].d);
+    s.fronts.push_back(all[a].front);
+  }
+  return s;
+}
+
+void moo_select_bruteforce() {
+  std::mt19937_64 g(13);
+  const std::vector<std::vector<double>> prefs2{{0, 1}, {0.3, 0.7}, {0.5, 0.5}, {1, 0}};
+  const std::vector<std::vector<double>> prefs3{{0, 0, 1}, {0.2, 0.2, 0.6}, {1.0 / 3, 1.0 / 3, 1.0 / 3}, {0.8, 0.1, 0.1}};
+  for (std::size_t m : {2, 3, 4}) {
+    const auto& prefs = m == 2 ? prefs2 : m == 3 ? prefs3 : std::vector<std::vector<double>>{{0.25, 0.25, 0.25, 0.25}, {0.5, 0.25, 0.125, 0.125}};
+    std::vector<double> flat_prefs;
+    for (const auto& w : prefs) flat_prefs.insert(flat_prefs.end(), w.begin(), w.end());
+    for (int trial = 0; trial < 24; ++trial) {
+      Rows rows = random_rows(g, 20 + (trial * 53) % 250, m, trial % 3 == 0);
+      for (int dup = 0; dup < 5; ++dup) rows.push_back(rows[static_cast<std::size_t>(dup * 7) % rows.size()]);
+      const std::vector<double> x = flat(rows);
+      SelectOptions opts;
+      opts.k = 1 + static_cast<std::size_t>(trial * 7) % 40;
+      opts.distance = trial % 2 ? RayDistance::Angular : RayDistance::Perpendicular;
+      if (trial % 4 == 1) opts.layers = 1 + static_cast<std::size_t>(trial) % 5;
+      else opts.pool_min = 10 + static_cast<std::size_t>(trial * 11) % 120;
+      if (trial % 5 == 2) {
+        opts.lower_quantile = 0.1;
+        opts.upper_quantile = 0.85;
+      }
+      const Selection got = select_pareto_hq(Points{x.data(), rows.size(), m}, Points{flat_prefs.data(), prefs.size(), m}, opts);
+      for (std::size_t p = 0; p < prefs.size(); ++p) {
+        std::size_t layers = 0;
+        const PreferenceSelection want = reference_selection(rows, prefs[p], opts, &layers);
+        CHECK(got.layers == layers);
+        CHECK(got.per_preference[p].rows == want.rows);
+        CHECK(got.per_preference[p].fronts == want.fronts);
+        for (std::size_t a = 0; a < want.rows.size() && a < got.per_preference[p].distances.size(); ++a)
+          CHECK(std::abs(got.per_preference[p].distances[a] - want.distances[a]) <= 1e-15);
+      }
+      std::size_t in_layers = 0;
+      for (std::int32_t r : got.ranks) in_layers += r > 0;
+      CHECK(got.candidates == in_layers);
+      CHECK(got.fewer_than_k == (in_layers < opts.k));
+    }
+  }
+  // Errors name the problem: a constant objective, a preference that does not sum to 1, m = 1.
+  const std::vector<double> flat_pool{1, 5, 2, 5, 3, 5}, good{0.5, 0.5}, bad{0.5, 0.6};
+  SelectOptions named;
+  named.objective_names = {"helpful", "harmless"};
+  CHECK(expect_throw<InvalidArgument>([&] { select_pareto_hq(Points{flat_pool.data(), 3, 2}, Points{good.data(), 1, 2}, named); })
+            .find("objective 1 (\"harmless\") is constant") != std::string::npos);
+  const std::vector<double> spread{1, 5, 2, 4, 3, 6};
+  CHECK(expect_throw<InvalidArgument>([&] { select_pareto_hq(Points{spread.data(), 3, 2}, Points{bad.data(), 1, 2}, {}); })
+            .find("preference 0 sums to 1.1") != std::string::npos);
+  CHECK(expect_throw<InvalidArgument>([&] { select_pareto_hq(Points{spread.data(), 6, 1}, Points{good.data(), 2, 1}, {}); })
+            .find("at least two") != std::string::npos);
+  // Too small a pool for N_min or k: all of it, flagged.
+  SelectOptions big_k;
+  big_k.k = 10;
+  const Selection small = select_pareto_hq(Points{spread.data(), 3, 2}, Points{good.data(), 1, 2}, big_k);
+  CHECK(small.pool_short && small.fewer_than_k && small.candidates == 3 && small.per_preference[0].rows.size() == 3);
+  CHECK(small.pool_min == 5000);
 }
 
 struct Batch {
@@ -236,6 +374,7 @@ const std::map<std::string, std::function<void()>>& moo_test_cases() {
   static const std::map<std::string, std::function<void()>> cases{
       {"moo_hypervolume_oracle", moo_hypervolume_oracle},
       {"moo_ranks_bruteforce", moo_ranks_bruteforce},
+      {"moo_select_bruteforce", moo_select_bruteforce},
       {"moo_batch_threads", moo_batch_threads},
       {"moo_batch_tensor", moo_batch_tensor},
       {"moo_gpu_bench", moo_gpu_bench},

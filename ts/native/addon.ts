@@ -251,6 +251,52 @@ export interface NativeTrainReport {
   seconds: number;
 }
 
+/** Options of selectParetoHq (paretohqd.md §2–5); defaults as in native/core/moo/select_pareto_hq.h. */
+export interface NativeSelectOptions {
+  /** Samples per preference. Default 100. */
+  k?: number;
+  /** Bounds: these quantiles of each objective over the pool. Defaults 0 and 1 (min and max). */
+  lowerQuantile?: number;
+  upperQuantile?: number;
+  /** Default 'perpendicular'. */
+  distance?: 'perpendicular' | 'angular';
+  /** N_min; 0 (default) = max(20·k·P, 5000). */
+  poolMin?: number;
+  /** A fixed number of Pareto layers; 0 (default) = the N_min rule. */
+  layers?: number;
+  /** Objective names, for error messages. */
+  objectives?: string[];
+}
+
+/** One preference's selection, nearest first. */
+export interface NativePreferenceSelection {
+  /** Rows of the reward matrix. */
+  rows: Int32Array;
+  distances: Float64Array;
+  /** 1-based Pareto front of each row. */
+  fronts: Int32Array;
+}
+
+export interface NativeSelection {
+  lo: number[];
+  hi: number[];
+  /** (P, m): the preferences used, each divided by its sum. */
+  preferences: Float64Array;
+  /** N_min the rule used; 0 with fixed layers. */
+  poolMin: number;
+  /** L: Pareto layers in the candidate set. */
+  layers: number;
+  /** |D^Pareto|. */
+  candidates: number;
+  /** n < N_min (every front was taken), or fewer fronts than the fixed layers asked for. */
+  poolShort: boolean;
+  /** Fewer candidates than k: each preference took all of them. */
+  fewerThanK: boolean;
+  /** (n) 1-based front of each row within the first L; 0 = not a candidate. */
+  ranks: Int32Array;
+  selections: NativePreferenceSelection[];
+}
+
 export interface NativeAddon {
   Tensor: NativeTensorConstructor;
   /** Reads the weights from `dir`, or, with `initSeed`, draws them fresh (GPT-2's initialisation). */
@@ -305,6 +351,8 @@ export interface NativeAddon {
     onProgress?: (step: number, steps: number, loss: number, lr: number, gradNorm: number, tokensPerSecond: number, elapsedSeconds: number) => void,
   ): Promise<NativeTrainReport>;
   normalisationBounds(fronts: Float64Array[], m: number, hvMargin: number): { lo: number[]; hi: number[] };
+  /** ParetoHqD's data selection off the JS thread: rewards (n, m) raw, maximised; preferences (P, m). */
+  selectParetoHq(rewards: Float64Array, m: number, preferences: Float64Array, options: NativeSelectOptions, cancel?: NativeCancelToken): Promise<NativeSelection>;
   frontMetrics(
     points: Float64Array,
     preferences: Float64Array,

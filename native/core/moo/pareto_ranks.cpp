@@ -5,6 +5,7 @@
 #include "pareto_ranks.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 namespace moalign::moo {
@@ -29,9 +30,36 @@ std::size_t first_open_front(std::size_t fronts, Blocked blocked) {
   return lo;
 }
 
+// The fronts the sweep still builds: 0 .. limit()-1. It starts at max_fronts (or unbounded). With
+// stop_after_points it shrinks as the sweep runs, which is the early stop of metrics.md §1.3: a
+// front only gains points during the sweep, and where a point goes depends only on the fronts up
+// to its own, so once fronts 0..f-1 hold `stop` points the later fronts can never be kept, and
+// the sweep stops building them (no binary search over them, no staircase updates). Points
+// already placed beyond the final limit are cleared by apply_stop_rule.
+class FrontLimit {
+ public:
+  FrontLimit(std::size_t max_fronts, std::size_t stop) : limit_(max_fronts > 0 ? max_fronts : SIZE_MAX), stop_(stop) {}
+  std::size_t limit() const noexcept { return limit_; }
+  // A point joined front f (< limit()).
+  void placed(std::size_t f) {
+    if (stop_ == 0) return;
+    if (f >= size_.size()) size_.resize(f + 1, 0);
+    ++size_[f];
+    if (++within_ < stop_) return;
+    limit_ = std::min(limit_, size_.size());
+    while (limit_ > 1 && within_ - size_[limit_ - 1] >= stop_) within_ -= size_[--limit_];
+  }
+
+ private:
+  std::size_t limit_;
+  std::size_t stop_;
+  std::size_t within_ = 0;          // points in fronts 0 .. limit_-1
+  std::vector<std::size_t> size_;   // points per front
+};
+
 // m = 2 (metrics.md §1.2): visited by (x desc, y desc); within a front the last point placed has
 // the largest y, so it alone decides whether the front holds a dominator.
-void ranks_2d(const double* x, std::size_t n, std::size_t limit, std::vector<std::int32_t>& rank) {
+void ranks_2d(const double* x, std::size_t n, FrontLimit& cap, std::vector<std::int32_t>& rank) {
   struct XY {
     double x, y;
     std::uint32_t index;
@@ -41,6 +69,7 @@ void ranks_2d(const double* x, std::size_t n, std::size_t limit, std::vector<std
   std::sort(pts.begin(), pts.end(), [](const XY& a, const XY& b) { return a.x > b.x || (a.x == b.x && a.y > b.y); });
   std::vector<double> last_x, last_y;
   for (const XY& p : pts) {
+    const std::size_t limit = cap.limit();
     const std::size_t f = first_open_front(std::min(last_y.size(), limit), [&](std::size_t k) {
       return last_y[k] > p.y || (last_y[k] == p.y && last_x[k] > p.x);
     });
@@ -53,6 +82,7 @@ void ranks_2d(const double* x, std::size_t n, std::size_t limit, std::vector<std
       last_y[f] = p.y;
     }
     rank[p.index] = static_cast<std::int32_t>(f + 1);
+    cap.placed(f);
   }
 }
 
@@ -125,7 +155,7 @@ class FrontStairs {
   std::vector<double> summary_;  // summary_[k] = y_[k * kBlock + kBlock - 1]
 };
 
-void ranks_3d(const double* x, std::size_t n, std::size_t limit, std::vector<std::int32_t>& rank) {
+void ranks_3d(const double* x, std::size_t n, FrontLimit& cap, std::vector<std::int32_t>& rank) {
   std::vector<XYZ> pts(n);
   for (std::size_t i = 0; i < n; ++i) pts[i] = XYZ{x[3 * i], x[3 * i + 1], x[3 * i + 2], static_cast<std::uint32_t>(i)};
   std::sort(pts.begin(), pts.end(), [](const XYZ& p, const XYZ& q) {
@@ -136,9 +166,11 @@ void ranks_3d(const double* x, std::size_t n, std::size_t limit, std::vector<std
   for (std::size_t t = 0; t < n; ++t) {
     const XYZ& p = pts[t];
     if (t > 0 && pts[t - 1].x == p.x && pts[t - 1].y == p.y && pts[t - 1].z == p.z) {
-      rank[p.index] = rank[pts[t - 1].index];
+      const std::int32_t r = rank[p.index] = rank[pts[t - 1].index];
+      if (r > 0 && static_cast<std::size_t>(r) <= cap.limit()) cap.placed(static_cast<std::size_t>(r - 1));
       continue;
     }
+    const std::size_t limit = cap.limit();
     const std::size_t f = first_open_front(std::min(fronts.size(), limit), [&](std::size_t k) {
       const int quick = ends[k].covers(p.y, p.z);
       return quick >= 0 ? quick == 1 : fronts[k].covers_inner(p.y, p.z);
@@ -151,21 +183,24 @@ void ranks_3d(const double* x, std::size_t n, std::size_t limit, std::vector<std
     fronts[f].add(p.y, p.z);
     ends[f] = fronts[f].ends();
     rank[p.index] = static_cast<std::int32_t>(f + 1);
+    cap.placed(f);
   }
 }
 
 // m >= 4: dominators first; a front blocks p when one of its members weakly dominates p.
-void ranks_nd(const double* x, std::size_t n, std::size_t m, std::size_t limit, std::vector<std::int32_t>& rank) {
+void ranks_nd(const double* x, std::size_t n, std::size_t m, FrontLimit& cap, std::vector<std::int32_t>& rank) {
   const std::vector<std::uint32_t> order = dominators_first(x, n, m);
   std::vector<std::vector<std::uint32_t>> fronts;
   const double* prev = nullptr;
   for (std::uint32_t i : order) {
     const double* p = x + m * i;
     if (prev && rows_equal(prev, p, m)) {
-      rank[i] = rank[(prev - x) / m];
+      const std::int32_t r = rank[i] = rank[(prev - x) / m];
+      if (r > 0 && static_cast<std::size_t>(r) <= cap.limit()) cap.placed(static_cast<std::size_t>(r - 1));
       continue;
     }
     prev = p;
+    const std::size_t limit = cap.limit();
     const std::size_t f = first_open_front(std::min(fronts.size(), limit), [&](std::size_t k) {
       for (std::uint32_t j : fronts[k]) {
         const double* a = x + m * j;
@@ -179,6 +214,7 @@ void ranks_nd(const double* x, std::size_t n, std::size_t m, std::size_t limit, 
     if (f == fronts.size()) fronts.emplace_back();
     fronts[f].push_back(i);
     rank[i] = static_cast<std::int32_t>(f + 1);
+    cap.placed(f);
   }
 }
 
@@ -236,13 +272,14 @@ std::vector<std::int32_t> pareto_ranks(Points p, const MinimiseMask& mask, const
   std::vector<std::int32_t> rank(p.n, 0);
   if (p.n == 0) return rank;
   const std::vector<double> x = to_maximisation(p, mask);
-  // Fronts beyond max_fronts are never built: their points stay 0 (paretoFront is one sweep).
-  const std::size_t limit = opts.max_fronts > 0 ? opts.max_fronts : p.n;
+  // Fronts beyond max_fronts, or beyond the one that reaches stop_after_points, stop being built
+  // while the sweep runs: their points stay 0 (paretoFront is one sweep).
+  FrontLimit cap(opts.max_fronts, opts.stop_after_points);
   switch (p.m) {
     case 1: ranks_1d(x.data(), p.n, rank); break;
-    case 2: ranks_2d(x.data(), p.n, limit, rank); break;
-    case 3: ranks_3d(x.data(), p.n, limit, rank); break;
-    default: ranks_nd(x.data(), p.n, p.m, limit, rank); break;
+    case 2: ranks_2d(x.data(), p.n, cap, rank); break;
+    case 3: ranks_3d(x.data(), p.n, cap, rank); break;
+    default: ranks_nd(x.data(), p.n, p.m, cap, rank); break;
   }
   apply_stop_rule(rank, opts);
   return rank;
