@@ -1,4 +1,5 @@
-// The multi-objective core: Pareto ranks, exact (batched) hypervolume, front metrics.
+// The multi-objective core: Pareto ranks, exact (batched) hypervolume, front metrics, preference
+// grids and ParetoHqD's Pareto high-quality data selection.
 export { type Matrix, type Minimise, type PointMatrix, type Points, toMatrix } from './points.js';
 export { paretoFront, paretoRanks, type ParetoRankOptions } from './pareto.js';
 export {
@@ -23,3 +24,31 @@ export {
   type SpacingVariant,
   type SparsityVariant,
 } from './front-metrics.js';
+export {
+  checkPreference,
+  checkPreferences,
+  dasDennis,
+  dasDennisCount,
+  defaultPreferences,
+  formatPreference,
+  PARETOHQD_GRID,
+  parsePreferences,
+  PREFERENCE_SUM_TOLERANCE,
+  RIC13_GRID,
+  twoObjectiveGrid,
+} from './preferences.js';
+export {
+  loadSelectionRecord,
+  parseSelectionRecord,
+  type PreferenceSelection,
+  preferenceSelection,
+  type RayDistance,
+  type RewardPool,
+  selectionRecord,
+  type SelectionBounds,
+  type SelectionRecord,
+  type SelectionWithRanks,
+  selectParetoHq,
+  type SelectParetoHqOptions,
+  selectParetoHqWithRanks,
+} from './select.js';
