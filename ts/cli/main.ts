@@ -13,6 +13,7 @@ import { registerLogprobs } from './logprobs.js';
 import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
 import { registerScoreData } from './score-data.js';
+import { registerParetoHqd } from './paretohqd.js';
 import { registerTask } from './task.js';
 import { registerTrain } from './train.js';
 
@@ -35,6 +36,7 @@ registerScore(program);
 registerScoreData(program);
 registerTrain(program);
 registerTask(program);
+registerParetoHqd(program);
 registerEval(program);
 registerCompare(program);
 

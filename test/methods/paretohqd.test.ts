@@ -1,0 +1,114 @@
+// ParetoHqD end to end on the built-in task at reduced size: every stage writes its artefacts, the
+// selections are those of selectParetoHq on the pools, the evaluation has every preference, and a
+// run interrupted in the middle then re-run ends with the same metrics as an uninterrupted one.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readScoredDataset } from '../../ts/data/dataset.js';
+import { ParetoHqD, type ParetoHqdConfigInput } from '../../ts/methods/paretohqd/index.js';
+import { selectParetoHq } from '../../ts/moo/index.js';
+import { buildTask, DEFAULT_TASK, TASK_FILES } from '../../ts/task/build.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'moalign-paretohqd-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const task = join(tmp, 'task');
+
+beforeAll(async () => {
+  await buildTask(
+    task,
+    {
+      prompts: { train: 60, test: 12, seed: 0 },
+      baseModel: {
+        tokenizer: { kind: 'bpe', vocabSize: 1024 },
+        model: { layers: 2, width: 64, heads: 2, context: 40 },
+        training: { ...DEFAULT_TASK.baseModel.training, steps: 100, batchSize: 16, warmupSteps: 10 },
+      },
+      pool: { ...DEFAULT_TASK.pool, temperatures: [0.9], steering: { strengths: [4], temperature: 1.0 }, maxNewTokens: 12 },
+    },
+    { cacheRoot: join(tmp, 'cache') },
+  );
+}, 300_000);
+
+const config: ParetoHqdConfigInput = {
+  task,
+  preferences: 'grid:3',
+  selection: { k1: 12, k2: 6, bounds: 'minmax', distance: 'perpendicular' },
+  training: { steps: 6, batchSize: 4, lr: 5e-3, schedule: 'linear', warmupSteps: 0, weightDecay: 0, maxGradNorm: 1, seed: 1, lora: { rank: 4, alpha: 8 } },
+  augmentation: { prompts: 40, temperature: 0.9, topP: 0.9, maxNewTokens: 12, seed: 0, stage2IncludeOriginal: false, stage2Bounds: 'recompute' },
+  evaluation: { enabled: true, maxNewTokens: 12, temperature: 1.0, topP: 0.9, seed: 0, limit: 8 },
+};
+
+describe('ParetoHqD on the built-in task (reduced)', () => {
+  const dir = join(tmp, 'run');
+  let events: string[] = [];
+  beforeAll(async () => {
+    events = [];
+    await new ParetoHqD(config, dir).runAll({ onProgress: (e) => e.kind === 'step' && events.push(e.step) });
+  }, 300_000);
+
+  it('writes every stage: selections, one adapter per preference and representative, the generated pool, the evaluation', () => {
+    // grid:3 = (0,1), (0.5,0.5), (1,0): the representatives are all on the grid
+    for (const f of ['run.json', 'steps.json', 'stage1/selection.json', 'stage2/selection.json', 'augment/pool.jsonl', 'policies.json', 'eval/record.json', 'eval/generations.jsonl'])
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(existsSync(join(dir, `stage1/pref-${i}/adapter_model.safetensors`))).toBe(true);
+      expect(existsSync(join(dir, `stage2/pref-${i}/adapter_model.safetensors`))).toBe(true);
+    }
+    expect(events).toContain('stage2-train-2');
+    const record = JSON.parse(readFileSync(join(dir, 'eval/record.json'), 'utf8'));
+    expect(record.points.map((p: { preference: number[] }) => p.preference)).toEqual([
+      [0, 1],
+      [0.5, 0.5],
+      [1, 0],
+    ]);
+    expect(record.objectives).toEqual(['positivity', 'fidelity']);
+    expect(Number.isFinite(record.hypervolume)).toBe(true);
+  });
+
+  it('selects stage 1 from the task pool and stage 2 from the generated pool, as selectParetoHq does', async () => {
+    const { dataset: pool } = await readScoredDataset(join(task, TASK_FILES.pool), { objectives: ['positivity', 'fidelity'] });
+    const want1 = await selectParetoHq(pool, [[0, 1], [0.5, 0.5], [1, 0]], { k: 12 });
+    const got1 = JSON.parse(readFileSync(join(dir, 'stage1/selection.json'), 'utf8'));
+    expect(got1.selections.map((p: { indices: number[] }) => p.indices)).toEqual(want1.selections.map((p) => p.indices));
+    const { dataset: generated } = await readScoredDataset(join(dir, 'augment/pool.jsonl'), { objectives: ['positivity', 'fidelity'] });
+    expect(generated.samples.every((s) => s.origin === 'generated')).toBe(true);
+    const want2 = await selectParetoHq(generated, [[0, 1], [0.5, 0.5], [1, 0]], { k: 6 });
+    const got2 = JSON.parse(readFileSync(join(dir, 'stage2/selection.json'), 'utf8'));
+    expect(got2.selections.map((p: { indices: number[] }) => p.indices)).toEqual(want2.selections.map((p) => p.indices));
+  });
+
+  it('a run interrupted mid-way and re-run ends with the metrics of the uninterrupted run', async () => {
+    const resumed = join(tmp, 'resumed');
+    const abort = new AbortController();
+    await expect(
+      new ParetoHqD(config, resumed).runAll({
+        signal: abort.signal,
+        onProgress: (e) => {
+          // stop inside stage 2's second training run
+          if (e.kind === 'train' && e.stage === 2 && e.index === 1 && e.progress.step === 3) abort.abort();
+        },
+      }),
+    ).rejects.toThrow();
+    expect(existsSync(join(resumed, 'stage2/pref-1/adapter_config.json'))).toBe(false);
+    const skipped: string[] = [];
+    await new ParetoHqD(config, resumed).runAll({ onProgress: (e) => e.kind === 'step' && skipped.push(e.step) });
+    expect(skipped).not.toContain('stage1-train-0');
+    expect(skipped).toContain('stage2-train-1');
+    const a = JSON.parse(readFileSync(join(dir, 'eval/record.json'), 'utf8'));
+    const b = JSON.parse(readFileSync(join(resumed, 'eval/record.json'), 'utf8'));
+    expect(b.points).toEqual(a.points);
+    expect(b.hypervolume).toBe(a.hypervolume);
+  }, 300_000);
+
+  it('rejects a config that does not validate, listing every problem, before any work', () => {
+    expect(() => new ParetoHqD({ selection: { k1: 0 }, training: { lr: -1 } } as never, join(tmp, 'bad'))).toThrow(/task.*data|k1|lr/s);
+    try {
+      new ParetoHqD({ task, selection: { k1: 0 }, training: { lr: -1 } } as never, join(tmp, 'bad'));
+    } catch (err) {
+      expect((err as Error).message).toMatch(/selection\.k1/);
+      expect((err as Error).message).toMatch(/training\.lr/);
+    }
+    expect(existsSync(join(tmp, 'bad'))).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+// A run is a folder: the resolved config, then one artefact per step, each written atomically.
+// Resume is the same for every method: a step whose record says it finished under this config
+// (and whose files are all there) is skipped; anything else runs again from its start. A folder
+// that holds a run of another config is never reused silently.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { writeTextAtomicSync } from '../util/atomic-file.js';
+
+const RUN_FILE = 'run.json';
+const STATE_FILE = 'steps.json';
+
+/** A stable hash of a JSON-able value (keys sorted, so key order does not matter). */
+export function configHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex').slice(0, 16);
+}
+
+export interface StepRecord {
+  seconds: number;
+  finishedAt: string;
+  /** Files (relative to the run folder) the step wrote. */
+  files: string[];
+}
+
+export class RunFolder {
+  private readonly steps: Record<string, StepRecord>;
+
+  private constructor(
+    readonly dir: string,
+    readonly method: string,
+    readonly hash: string,
+  ) {
+    const state = join(dir, STATE_FILE);
+    this.steps = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as Record<string, StepRecord>) : {};
+  }
+
+  /**
+   * Opens (or starts) the run of `method` with `config` in `dir`. A folder holding a run with
+   * another config, or files that are not a run, is refused unless `overwrite` (which empties it).
+   */
+  static open(dir: string, method: string, config: unknown, options: { overwrite?: boolean } = {}): RunFolder {
+    dir = resolve(dir);
+    const hash = configHash(config);
+    mkdirSync(dir, { recursive: true });
+    const runFile = join(dir, RUN_FILE);
+    if (existsSync(runFile)) {
+      const previous = JSON.parse(readFileSync(runFile, 'utf8')) as { method?: string; configHash?: string };
+      if (previous.method === method && previous.configHash === hash) return new RunFolder(dir, method, hash);
+      if (!options.overwrite)
+        throw new Error(`${dir} holds a ${previous.method ?? 'moalign'} run with another config; choose another folder, or pass overwrite (--overwrite) to replace it`);
+    } else if (readdirSync(dir).length > 0 && !options.overwrite) {
+      throw new Error(`${dir} is not empty and holds no moalign run; choose another folder, or pass overwrite (--overwrite) to use it`);
+    }
+    for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+    writeTextAtomicSync(runFile, `${JSON.stringify({ method, configHash: hash, config }, null, 2)}\n`);
+    return new RunFolder(dir, method, hash);
+  }
+
+  /** A path inside the run folder. */
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /** True when `name` finished under this config and its files are still there. */
+  done(name: string): boolean {
+    const s = this.steps[name];
+    return s !== undefined && s.files.every((f) => existsSync(this.path(f)));
+  }
+
+  /** How long each finished step took. */
+  get timings(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.seconds]));
+  }
+
+  /**
+   * Runs `work` unless the step is done. `work` writes `files` (relative paths) itself, each
+   * atomically; the step is recorded only after it returns, so an interruption re-runs it.
+   * Returns true when the work ran.
+   */
+  async step(name: string, files: string[], work: () => Promise<void> | void): Promise<boolean> {
+    if (this.done(name)) return false;
+    for (const f of files) mkdirSync(dirname(this.path(f)), { recursive: true });
+    const started = Date.now();
+    await work();
+    const missing = files.filter((f) => !existsSync(this.path(f)));
+    if (missing.length > 0) throw new Error(`step ${name} did not write ${missing.join(', ')}`);
+    this.steps[name] = { seconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString(), files };
+    writeTextAtomicSync(this.path(STATE_FILE), `${JSON.stringify(this.steps, null, 2)}\n`);
+    return true;
+  }
+}
