@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import type { EvalProgress, EvalRecord } from '../eval/index.js';
 import { collect, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability } from './engine-common.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 
 interface EvalCliOptions {
   run: string;
@@ -53,13 +54,7 @@ export function registerEval(program: Command): void {
 async function evalRun(opts: EvalCliOptions): Promise<void> {
   const { evaluateRun } = await import('../eval/index.js');
   const progress = new EvalProgressBars();
-  const abort = new AbortController();
-  const onSigint = () => {
-    progress.stop();
-    process.stderr.write('moalign: interrupted; stopping after the current batch (nothing is written)\n');
-    abort.abort();
-  };
-  process.once('SIGINT', onSigint);
+  using interrupt = onInterrupt('stopping after the current batch (nothing is written)', () => progress.stop());
   try {
     const { record, skipped, files } = await evaluateRun(opts.run, {
       prompts: opts.prompts,
@@ -75,7 +70,7 @@ async function evalRun(opts: EvalCliOptions): Promise<void> {
       device: opts.device,
       dtype: opts.dtype,
       force: opts.force,
-      signal: abort.signal,
+      signal: interrupt.signal,
       onProgress: (p) => progress.update(p),
     });
     progress.stop();
@@ -84,10 +79,9 @@ async function evalRun(opts: EvalCliOptions): Promise<void> {
     process.stderr.write(summary(record));
     if (opts.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   } catch (err) {
-    if (!abort.signal.aborted) throw err;
+    if (!interrupt.signal.aborted) throw err;
     process.exitCode = 130;
   } finally {
-    process.off('SIGINT', onSigint);
     progress.stop();
   }
 }

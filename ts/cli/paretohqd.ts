@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 
 interface ParetoHqdCliOptions {
   config?: string;
@@ -36,17 +37,13 @@ export function registerParetoHqd(program: Command): void {
         }
         return b;
       };
-      const abort = new AbortController();
-      const onSigint = () => {
+      using interrupt = onInterrupt('finished steps are kept and the same command continues', () => {
         for (const b of bars.values()) b.stop();
-        process.stderr.write('moalign: interrupted; finished steps are kept and the same command continues\n');
-        abort.abort();
-      };
-      process.once('SIGINT', onSigint);
+      });
       const started = Date.now();
       try {
         await method.runAll({
-          signal: abort.signal,
+          signal: interrupt.signal,
           onProgress: (e) => {
             if (e.kind === 'step') {
               for (const b of bars.values()) b.stop();
@@ -73,10 +70,9 @@ export function registerParetoHqd(program: Command): void {
         for (const b of bars.values()) b.stop();
         process.stderr.write(`moalign: ParetoHqD run in ${opts.out} done (${formatSeconds((Date.now() - started) / 1000)}); compare it with: moalign compare ${opts.out}\n`);
       } catch (err) {
-        if (!abort.signal.aborted) throw err;
+        if (!interrupt.signal.aborted) throw err;
         process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSigint);
         for (const b of bars.values()) b.stop();
       }
     });

@@ -8,6 +8,7 @@ import { defaultScoreCacheDir, parseObjectiveSpecs, resolveScorers, ScoreCache, 
 import type { ModelLoadOptions } from '../engine/index.js';
 import { commaList, positiveInt } from './engine-common.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 
 interface ScoreDataCliOptions {
   data: string;
@@ -61,30 +62,23 @@ async function scoreData(opts: ScoreDataCliOptions): Promise<void> {
   const scorers = await resolveScorers(specs, { batchSize: opts.batchSize, device: opts.device, dtype: opts.dtype });
   const cacheDir = opts.cache === false ? undefined : (opts.cache ?? defaultScoreCacheDir());
   const progress = new ProgressReporter();
-  const abort = new AbortController();
-  const onSigint = () => {
-    progress.stop();
-    process.stderr.write('moalign: interrupted; stopping after the current batch (Ctrl-C again to quit at once)\n');
-    abort.abort();
-  };
-  process.once('SIGINT', onSigint);
+  using interrupt = onInterrupt('stopping after the current batch (Ctrl-C again to quit at once)', () => progress.stop());
   const start = performance.now();
   let dataset: ScoredDataset;
   try {
     dataset = await scoreSamples(samples, scorers, {
       batchSize: opts.batchSize,
       cache: cacheDir === undefined ? false : new ScoreCache(cacheDir),
-      signal: abort.signal,
+      signal: interrupt.signal,
       onProgress: (p) => progress.update(p),
     });
   } catch (err) {
-    if (!abort.signal.aborted) throw err;
+    if (!interrupt.signal.aborted) throw err;
     const kept = cacheDir === undefined ? 'nothing was kept (--no-cache)' : `the finished batches are cached in ${cacheDir}; run the same command again to go on`;
     process.stderr.write(`moalign: stopped; ${kept}\n`);
     process.exitCode = 130;
     return;
   } finally {
-    process.off('SIGINT', onSigint);
     progress.stop();
     for (const s of scorers) s.dispose?.();
   }

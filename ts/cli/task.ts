@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { commaList, positiveInt } from './engine-common.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 
 interface TaskBuildCliOptions {
   objectives: '2' | '3';
@@ -43,19 +44,15 @@ export function registerTask(program: Command): void {
       };
       const train = new ProgressBar('pretraining step', 'loss {loss} | {tps} tok/s');
       const sample = new ProgressBar('sampled prompts', '{tps} tok/s');
-      const abort = new AbortController();
-      const onSigint = () => {
+      using interrupt = onInterrupt('finished steps are kept and the same command continues', () => {
         train.stop();
         sample.stop();
-        process.stderr.write('moalign: interrupted; finished steps are kept and the same command continues\n');
-        abort.abort();
-      };
-      process.once('SIGINT', onSigint);
+      });
       const started = Date.now();
       try {
         const manifest = await buildTask(opts.out, settings, {
           overwrite: opts.overwrite,
-          signal: abort.signal,
+          signal: interrupt.signal,
           onStep: (_step, message) => process.stderr.write(`moalign: ${message}\n`),
           onPretrainProgress: (p) =>
             train.update(p.step, p.steps, { loss: p.loss.toFixed(3), tps: Math.round(p.tokensPerSecond), remaining: formatSeconds(p.etaSeconds) }),
@@ -80,10 +77,9 @@ export function registerTask(program: Command): void {
           ].join('\n'),
         );
       } catch (err) {
-        if (!abort.signal.aborted) throw err;
+        if (!interrupt.signal.aborted) throw err;
         process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSigint);
         train.stop();
         sample.stop();
       }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { TrainProgress, TrainReport } from '../engine/index.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { addModelOptions, commaList, type ModelCliOptions, nonNegativeInt, nonNegativeNumber, pairRecord, positiveInt, positiveNumber, readJsonl } from './engine-common.js';
+import { onInterrupt } from './interrupt.js';
 
 interface SftCliOptions extends ModelCliOptions {
   data: string;
@@ -83,23 +84,16 @@ export function registerTrain(program: Command): void {
       });
 
       const progress = new ProgressReporter(opts.steps, checkpointDir);
-      const abort = new AbortController();
-      const onSigint = () => {
-        progress.stop();
-        process.stderr.write('moalign: interrupted; writing a checkpoint (Ctrl-C again to quit at once)\n');
-        abort.abort();
-      };
-      process.once('SIGINT', onSigint);
+      using interrupt = onInterrupt('writing a checkpoint (Ctrl-C again to quit at once)', () => progress.stop());
       let report: TrainReport;
       try {
-        report = await trainer.fit(pairs, { onProgress: (p) => progress.update(p), signal: abort.signal });
+        report = await trainer.fit(pairs, { onProgress: (p) => progress.update(p), signal: interrupt.signal });
       } catch (err) {
-        if (!abort.signal.aborted) throw err;
+        if (!interrupt.signal.aborted) throw err;
         process.stderr.write(`moalign: stopped; checkpoint in ${checkpointDir}; run the same command again to resume\n`);
         process.exitCode = 130;
         return;
       } finally {
-        process.off('SIGINT', onSigint);
         progress.stop();
       }
       if (report.startStep > 0) progress.resumedFrom(report.startStep);

@@ -7,11 +7,12 @@
 // Both are affine per objective, r ↦ (r − offset) / scale (min-max then clamps), which is how
 // apply and invert compute them. The fitted numbers are a plain JSON object (`stats`), saved
 // with whatever used them, and a Normaliser loaded from it gives the same numbers bit for bit.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic, type WriteOptions } from '../util/atomic-file.js';
 import { checkRecord, stringifyJson } from './jsonl.js';
 import { ScoredDataset } from './records.js';
+import { readJsonFileAsync } from '../util/json-file.js';
 
 /** How to normalise. Quantiles are in [0, 1]; the defaults 0 and 1 give the pool's min and max. */
 export const normaliserSpec = z.discriminatedUnion('kind', [
@@ -73,14 +74,7 @@ export class Normaliser {
 
   /** Loads statistics saved by `save`. */
   static async load(file: string): Promise<Normaliser> {
-    let value: unknown;
-    try {
-      value = JSON.parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
-      throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-    }
-    return Normaliser.fromJSON(value, file);
+    return Normaliser.fromJSON(await readJsonFileAsync(file), file);
   }
 
   get kind(): NormaliserStats['kind'] {

@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkRecord } from '../data/jsonl.js';
 import { CausalLM, type ModelLoadOptions } from '../engine/causal-lm.js';
+import { parseJsonText } from '../util/json-file.js';
 
 export const POLICIES_FILE = 'policies.json';
 
@@ -118,13 +119,7 @@ export function readPoliciesFile(runDir: string): RunPolicies {
   const file = join(dir, POLICIES_FILE);
   if (!existsSync(file)) throw new Error(`${dir} holds no ${POLICIES_FILE} (the file a method writes to name its policies)`);
   const text = readFileSync(file, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  const r = checkRecord(policiesFile, value);
+  const r = checkRecord(policiesFile, parseJsonText(file, text));
   if (r.problem !== undefined) throw new Error(`${file}: ${r.problem}`);
   const at = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   const spec: PoliciesSpec = {

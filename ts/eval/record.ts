@@ -2,12 +2,13 @@
 // metrics.md §7, plus collapse, timing and the settings that produced it) and
 // `eval/generations.jsonl` (every response with its rewards, for reports). The record is written
 // last, so its presence means the evaluation finished.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkRecord, readJsonlRecords, writeJsonlAtomic } from '../data/jsonl.js';
 import { writeTextAtomic } from '../util/atomic-file.js';
 import type { EvalGeneration, EvalResult } from './evaluate.js';
+import { readJsonFile } from '../util/json-file.js';
 
 export const EVAL_FILES = { dir: 'eval', record: join('eval', 'record.json'), generations: join('eval', 'generations.jsonl') } as const;
 
@@ -121,13 +122,7 @@ export async function writeEvalFiles(runDir: string, record: EvalRecord, generat
 export function readEvalRecord(runDir: string): EvalRecord | undefined {
   const file = resolve(runDir, EVAL_FILES.record);
   if (!existsSync(file)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  const r = checkRecord(evalRecord, value);
+  const r = checkRecord(evalRecord, readJsonFile(file));
   if (r.problem !== undefined) throw new Error(`${file}: ${r.problem}`);
   return r.data;
 }

@@ -2,13 +2,13 @@
 // native/core/moo/select_pareto_hq: for each preference ω, the k samples of the top Pareto layers
 // nearest to the ray from the ideal point toward ω, in min-max normalised reward space. The
 // result is a JSON-able selection record: what stage-1 training reads, saved next to it.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { checkRecord } from '../data/jsonl.js';
 import { ScoredDataset } from '../data/records.js';
 import { withAbortSignal } from '../engine/abort.js';
 import { native } from '../native/loader.js';
 import { checkPreferences } from './preferences.js';
+import { readJsonFileAsync } from '../util/json-file.js';
 
 /** Per-objective bounds of the normalisation: the pool's min and max, or two quantiles of it. */
 export type SelectionBounds = 'minmax' | { lowerQuantile: number; upperQuantile: number };
@@ -120,14 +120,7 @@ export function parseSelectionRecord(value: unknown, source = 'selection record'
 
 /** Reads a selection record written by `moalign select` (selection.json). */
 export async function loadSelectionRecord(file: string): Promise<SelectionRecord> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  return parseSelectionRecord(value, file);
+  return parseSelectionRecord(await readJsonFileAsync(file), file);
 }
 
 function positiveInteger(value: number, what: string): number {

@@ -10,6 +10,7 @@ import type { EvalGeneration } from '../eval/evaluate.js';
 import { EVAL_FILES, type EvalRecord, readEvalGenerations, readEvalRecord } from '../eval/record.js';
 import { DEFAULT_HV_MARGIN, frontMetrics, type FrontMetricsRecord, type NormalisationBounds, normalisationBounds } from '../moo/front-metrics.js';
 import { TASK_FILES } from '../task/build.js';
+import { readJsonFile } from '../util/json-file.js';
 
 /** A run's record and its metrics in the shared space. */
 export interface ComparedRun {
@@ -175,13 +176,7 @@ export const TRAIN_CURVES_FILE = 'train-curves.json';
 function readTrainCurves(dir: string): TrainCurves | undefined {
   const file = join(dir, TRAIN_CURVES_FILE);
   if (!existsSync(file)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  const r = checkRecord(trainCurves, value);
+  const r = checkRecord(trainCurves, readJsonFile(file));
   if (r.problem !== undefined) throw new Error(`${file}: ${r.problem} (expected [{"name": string, "losses": number[]}, ...])`);
   return r.data;
 }
