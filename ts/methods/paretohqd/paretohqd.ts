@@ -18,6 +18,7 @@ import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
 import { Trainer, type TrainProgress } from '../../engine/trainer.js';
 import { EVAL_FILES, evaluateRun, type EvalProgress, type PoliciesFile } from '../../eval/index.js';
 import { checkPreferences, defaultPreferences, formatPreference, parsePreferences, selectParetoHq, type SelectionRecord } from '../../moo/index.js';
+import { TRAIN_CURVES_FILE } from '../../report/compare.js';
 import { readTaskManifest, TASK_FILES } from '../../task/build.js';
 import { cleanResponse } from '../../task/pool.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
@@ -48,6 +49,9 @@ interface Inputs {
   baseModel: string;
   task?: string;
 }
+
+/** Each training run's loss per step, next to its adapter; train-curves.json gathers them. */
+const LOSSES_FILE = 'losses.json';
 
 const DEFAULT_LORA_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
 
@@ -91,7 +95,7 @@ export class ParetoHqD {
     const stage1 = this.readSelection(sel1);
     for (const [i, w] of trained.entries()) {
       const out = `stage1/pref-${i}`;
-      await this.run.step(`stage1-train-${i}`, [`${out}/adapter_config.json`], async () => {
+      await this.run.step(`stage1-train-${i}`, [`${out}/${LOSSES_FILE}`], async () => {
         say(`stage1-train-${i}`, `stage 1: training ω = ${fmt(w)} on ${stage1.selections[i].indices.length} samples`);
         await this.train(inputs.baseModel, undefined, pairsOf(pool, stage1.selections[i].indices), out, 1, w, i, trained.length, hooks);
       });
@@ -140,7 +144,7 @@ export class ParetoHqD {
     const stage2Pool = this.config.augmentation.stage2IncludeOriginal ? concat(generated, pool) : generated;
     for (const [i, w] of grid.entries()) {
       const out = `stage2/pref-${i}`;
-      await this.run.step(`stage2-train-${i}`, [`${out}/adapter_config.json`], async () => {
+      await this.run.step(`stage2-train-${i}`, [`${out}/${LOSSES_FILE}`], async () => {
         say(`stage2-train-${i}`, `stage 2: training ω = ${fmt(w)} on ${stage2.selections[i].indices.length} samples`);
         await this.train(inputs.baseModel, this.run.path(`stage1/pref-${i}`), pairsOf(stage2Pool, stage2.selections[i].indices), out, 2, w, i, grid.length, hooks);
       });
@@ -158,6 +162,11 @@ export class ParetoHqD {
         .reduce((s, [, v]) => s + v, 0),
     };
     await writeTextAtomic(this.run.path('policies.json'), `${JSON.stringify(policies, null, 2)}\n`);
+    const curves = [
+      ...trained.map((w, i) => ({ name: `stage 1 ω ${fmt(w)}`, file: `stage1/pref-${i}/${LOSSES_FILE}` })),
+      ...grid.map((w, i) => ({ name: `stage 2 ω ${fmt(w)}`, file: `stage2/pref-${i}/${LOSSES_FILE}` })),
+    ].map(({ name, file }) => ({ name, losses: JSON.parse(readFileSync(this.run.path(file), 'utf8')) as number[] }));
+    await writeTextAtomic(this.run.path(TRAIN_CURVES_FILE), `${JSON.stringify(curves)}\n`);
     if (this.config.evaluation.enabled) {
       await this.run.step('evaluate', [EVAL_FILES.record], async () => {
         say('evaluate', 'evaluating every preference on the test prompts');
@@ -221,7 +230,7 @@ export class ParetoHqD {
       else lm.addLora({ targets: t.lora.targets ?? DEFAULT_LORA_TARGETS[lm.info.config.layout], rank: t.lora.rank, alpha: t.lora.alpha, seed: t.seed });
     }
     const checkpointDir = this.run.path(`${out}.checkpoint`);
-    await new Trainer(lm, {
+    const report = await new Trainer(lm, {
       steps: t.steps,
       batchSize: t.batchSize,
       lr: t.lr,
@@ -236,6 +245,7 @@ export class ParetoHqD {
     }).fit(data, { signal: hooks.signal, onProgress: (progress) => hooks.onProgress?.({ kind: 'train', stage, preference: w, index, of, progress }) });
     if (t.lora !== false) lm.saveAdapter(this.run.path(out));
     else lm.save(this.run.path(out));
+    await writeTextAtomic(this.run.path(out, LOSSES_FILE), `${JSON.stringify(Array.from(report.losses))}\n`);
     rmSync(checkpointDir, { recursive: true, force: true });
   }
 
