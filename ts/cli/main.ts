@@ -14,6 +14,7 @@ import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
 import { registerScoreData } from './score-data.js';
 import { registerParetoHqd } from './paretohqd.js';
+import { registerSelect } from './select.js';
 import { registerTask } from './task.js';
 import { registerTrain } from './train.js';
 
@@ -34,6 +35,7 @@ registerGenerate(program);
 registerLogprobs(program);
 registerScore(program);
 registerScoreData(program);
+registerSelect(program);
 registerTrain(program);
 registerTask(program);
 registerParetoHqd(program);

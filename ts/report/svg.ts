@@ -21,6 +21,8 @@ export interface Series {
   markers?: boolean;
   /** A text beside each point (labels[i] for points[i]; missing or empty ones are not drawn). */
   labels?: readonly string[];
+  /** List the series in the legend. Default true. */
+  legend?: boolean;
 }
 
 export interface ChartOptions {
@@ -121,12 +123,14 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
     }
   }
   // legend, right of the plot, where it never covers a point
-  o.series.forEach((s, i) => {
-    const y = MARGIN.top + 12 + i * 16;
-    const x = MARGIN.left + pw + 12;
-    out.push(`<rect x="${x}" y="${y - 8}" width="10" height="10" fill="${s.color}"/>`);
-    out.push(`<text x="${x + 14}" y="${y + 1}">${escapeXml(s.name)}</text>`);
-  });
+  o.series
+    .filter((s) => s.legend !== false)
+    .forEach((s, i) => {
+      const y = MARGIN.top + 12 + i * 16;
+      const x = MARGIN.left + pw + 12;
+      out.push(`<rect x="${x}" y="${y - 8}" width="10" height="10" fill="${s.color}"/>`);
+      out.push(`<text x="${x + 14}" y="${y + 1}">${escapeXml(s.name)}</text>`);
+    });
   if (o.title) out.push(`<text x="${MARGIN.left}" y="16" font-size="13" font-weight="bold">${escapeXml(o.title)}</text>`);
   if (o.subtitle) out.push(`<text x="${MARGIN.left}" y="32" fill="#555">${escapeXml(o.subtitle)}</text>`);
   out.push(`<text x="${MARGIN.left + pw / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
