@@ -1,11 +1,14 @@
 """What the Python baselines share: bench/.venv (created once, re-entered with os.execv), pip
-installs that go straight to the indexes pip is configured with, logging to stderr and the
-timing summary. stdout stays reserved for each script's JSON result."""
+installs that go straight to the indexes pip is configured with, logging to stderr, timing and
+its summary. stdout stays reserved for each script's JSON result."""
+
+from __future__ import annotations
 
 import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,3 +64,27 @@ def reenter(script: str) -> None:
 
 def summary(samples: list[float]) -> dict:
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
+
+
+def seconds_of(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_calls(fn, repeats: int, repeat_seconds: float, budget_seconds: float, estimate: float | None = None):
+    """(timing, value): the median over repeats of the mean milliseconds per call, after one
+    untimed warm-up call (skipped when `estimate`, the seconds of a call already made, is given),
+    and the value of the last call."""
+    if estimate is None:
+        estimate = seconds_of(fn)
+    calls = max(1, round(repeat_seconds / max(estimate, 1e-9)))
+    repeats = max(1, min(repeats, int(budget_seconds / max(estimate * calls, 1e-9))))
+    samples = []
+    value = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            value = fn()
+        samples.append((time.perf_counter() - start) * 1e3 / calls)
+    return {"ms": summary(samples), "calls": calls, "repeats": repeats}, value

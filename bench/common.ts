@@ -24,6 +24,49 @@ export function stats(samples: number[]): Stats {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
 }
 
+/** A timed function: milliseconds per call over the repeats. */
+export interface Timing {
+  ms: Stats;
+  calls: number;
+  repeats: number;
+}
+
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * One untimed warm-up call (its time is the estimate; a second one when it took over 20 ms), then
+ * `repeats` repeats of `calls` calls lasting about `repeatSeconds`, fewer repeats if they would
+ * exceed `budgetSeconds`. Returns the timing and the last call's value. Sync calls are not awaited.
+ */
+export async function timeCalls<T>(
+  fn: () => T | Promise<T>,
+  repeats: number,
+  { repeatSeconds, budgetSeconds }: { repeatSeconds: number; budgetSeconds: number },
+): Promise<{ timing: Timing; value: T }> {
+  const once = async (): Promise<{ ms: number; value: T }> => {
+    const start = nowMs();
+    const r = fn();
+    const value = r instanceof Promise ? await r : r;
+    return { ms: nowMs() - start, value };
+  };
+  let { ms: estimate, value } = await once();
+  if (estimate > 20) estimate = Math.min(estimate, (await once()).ms);
+  const calls = Math.max(1, Math.round((repeatSeconds * 1e3) / Math.max(estimate, 1e-6)));
+  const count = Math.max(1, Math.min(repeats, Math.floor((budgetSeconds * 1e3) / Math.max(estimate * calls, 1e-6))));
+  const samples: number[] = [];
+  for (let r = 0; r < count; r++) {
+    const start = nowMs();
+    for (let i = 0; i < calls; i++) {
+      const out = fn();
+      value = out instanceof Promise ? await out : out;
+    }
+    samples.push((nowMs() - start) / calls);
+  }
+  return { timing: { ms: stats(samples), calls, repeats: count }, value };
+}
+
 /** A bad command-line option: reported by its message alone. */
 export class OptionError extends Error {}
 

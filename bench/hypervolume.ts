@@ -27,7 +27,26 @@ import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/m
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
 import { Rng, seedOf } from '../ts/util/rng.js';
-import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import {
+  busyBeforeRun,
+  type Column,
+  fmt,
+  log,
+  machineFacts,
+  mark,
+  markdownTable,
+  nowMs,
+  OptionError,
+  positiveInt,
+  removeDataDir,
+  runBenchmark,
+  runPythonScript,
+  type Stats,
+  stats,
+  timeCalls as timeCallsFor,
+  type Timing,
+  writeResults,
+} from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
@@ -157,43 +176,8 @@ function makeData(c: Omit<BenchCase, 'data' | 'file' | 'textFile'>, dir: string,
 
 // ---------------------------------------------------------------- statistics and timing
 
-interface Timing {
-  ms: Stats;
-  calls: number;
-  repeats: number;
-}
-
-function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/**
- * One untimed warm-up call (its time is the estimate; a second one when it took over 20 ms), then
- * `repeats` repeats of `calls` calls lasting about REPEAT_SECONDS, fewer repeats if they would
- * exceed BUDGET_SECONDS. Returns the timing and the last call's value. Sync calls are not awaited.
- */
-async function timeCalls<T>(fn: () => T | Promise<T>, repeats: number): Promise<{ timing: Timing; value: T }> {
-  const once = async (): Promise<{ ms: number; value: T }> => {
-    const start = nowMs();
-    const r = fn();
-    const value = r instanceof Promise ? await r : r;
-    return { ms: nowMs() - start, value };
-  };
-  let { ms: estimate, value } = await once();
-  if (estimate > 20) estimate = Math.min(estimate, (await once()).ms);
-  const calls = Math.max(1, Math.round((REPEAT_SECONDS * 1e3) / Math.max(estimate, 1e-6)));
-  const count = Math.max(1, Math.min(repeats, Math.floor((BUDGET_SECONDS * 1e3) / Math.max(estimate * calls, 1e-6))));
-  const samples: number[] = [];
-  for (let r = 0; r < count; r++) {
-    const start = nowMs();
-    for (let i = 0; i < calls; i++) {
-      const out = fn();
-      value = out instanceof Promise ? await out : out;
-    }
-    samples.push((nowMs() - start) / calls);
-  }
-  return { timing: { ms: stats(samples), calls, repeats: count }, value };
-}
+/** timeCalls (bench/common.ts) with this benchmark's repeat length and budget. */
+const timeCalls = <T>(fn: () => T | Promise<T>, repeats: number) => timeCallsFor(fn, repeats, { repeatSeconds: REPEAT_SECONDS, budgetSeconds: BUDGET_SECONDS });
 
 // ---------------------------------------------------------------- moalign
 

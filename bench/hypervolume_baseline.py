@@ -48,7 +48,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchvenv import VENV, create_venv, in_venv, log, pip, reenter, summary, venv_imports, venv_python  # noqa: E402,F401
+from benchvenv import VENV, create_venv, in_venv, log, pip, reenter, seconds_of, summary, time_calls, venv_imports, venv_python  # noqa: E402,F401
 
 MARKER = VENV / "moalign-setup.json"
 
@@ -67,34 +67,6 @@ def ensure_venv() -> None:
             log(f"{note}: the optuna column will be empty")
         MARKER.write_text(json.dumps({"optunaNote": note}) + "\n")
     reenter(__file__)
-
-
-# ---------------------------------------------------------------- timing
-
-
-
-def seconds_of(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def time_calls(fn, repeats: int, repeat_seconds: float, budget_seconds: float, estimate: float | None = None):
-    """(timing, value): the median over repeats of the mean milliseconds per call, after one
-    untimed warm-up call (skipped when `estimate`, the seconds of a call already made, is given),
-    and the value of the last call."""
-    if estimate is None:
-        estimate = seconds_of(fn)
-    calls = max(1, round(repeat_seconds / max(estimate, 1e-9)))
-    repeats = max(1, min(repeats, int(budget_seconds / max(estimate * calls, 1e-9))))
-    samples = []
-    value = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            value = fn()
-        samples.append((time.perf_counter() - start) * 1e3 / calls)
-    return {"ms": summary(samples), "calls": calls, "repeats": repeats}, value
 
 
 # ---------------------------------------------------------------- cases
