@@ -250,7 +250,7 @@ void moo_select_bruteforce() {
             .find("objective 1 (\"harmless\") is constant") != std::string::npos);
   const std::vector<double> spread{1, 5, 2, 4, 3, 6};
   CHECK(expect_throw<InvalidArgument>([&] { select_pareto_hq(Points{spread.data(), 3, 2}, Points{bad.data(), 1, 2}, {}); })
-            .find("preference 0 sums to 1.1") != std::string::npos);
+            .find("preference 0 sums to 1.1, not 1 (tolerance 1e-6)") != std::string::npos);
   CHECK(expect_throw<InvalidArgument>([&] { select_pareto_hq(Points{spread.data(), 6, 1}, Points{good.data(), 2, 1}, {}); })
             .find("at least two") != std::string::npos);
   // Too small a pool for N_min or k: all of it, flagged.

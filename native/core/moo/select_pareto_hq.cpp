@@ -3,8 +3,8 @@
 #include "select_pareto_hq.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "core/errors.h"
@@ -14,10 +14,11 @@ namespace moalign::moo {
 
 namespace {
 
+// Shortest round-trip form, as JS prints numbers (1.1, not 1.1000000000000001).
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 std::string objective_label(const SelectOptions& opts, std::size_t j) {
