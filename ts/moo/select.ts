@@ -181,13 +181,17 @@ export async function selectParetoHqWithRanks(
   const n = rewards.length / m;
   const prefs = checkPreferences(preferences, m);
   const k = positiveInteger(options.k ?? 100, 'k');
-  const bounds = options.bounds ?? 'minmax';
-  const quantiles = boundsOf(bounds);
+  const quantiles = boundsOf(options.bounds ?? 'minmax');
+  const bounds: SelectionBounds = options.bounds === undefined || options.bounds === 'minmax' ? 'minmax' : quantiles;
   const distance = options.distance ?? 'perpendicular';
   if (distance !== 'perpendicular' && distance !== 'angular') throw new RangeError(`distance must be 'perpendicular' or 'angular', got '${distance as string}'`);
   const layers = options.paretoLayers === undefined ? undefined : positiveInteger(options.paretoLayers, 'paretoLayers');
-  const poolMinOption = typeof options.paretoPoolMin === 'function' ? options.paretoPoolMin(k, prefs.length) : options.paretoPoolMin;
-  const poolMin = layers !== undefined || poolMinOption === undefined ? 0 : positiveInteger(poolMinOption, 'paretoPoolMin');
+  // 0 = the native default, max(20·k·P, 5000); ignored under fixed layers
+  let poolMin = 0;
+  if (layers === undefined && options.paretoPoolMin !== undefined) {
+    const value = typeof options.paretoPoolMin === 'function' ? options.paretoPoolMin(k, prefs.length) : options.paretoPoolMin;
+    poolMin = positiveInteger(value, 'paretoPoolMin');
+  }
 
   const flatPrefs = Float64Array.from(prefs.flat());
   const r = await withAbortSignal(options.signal, (token) =>

@@ -121,6 +121,47 @@ struct Key {
   }
 };
 
+// The k candidates nearest to ω's ray, nearest first. V (c, m) holds the candidates shifted to the
+// ideal point (r̂ - 1 <= 0), cand (c) their rows; keys (c) is scratch space.
+PreferenceSelection nearest_to_ray(const std::vector<double>& V, std::size_t m, const std::vector<std::uint32_t>& cand,
+                                   const std::vector<std::int32_t>& ranks, const double* w, const SelectOptions& opts, std::vector<Key>& keys) {
+  const std::size_t c = cand.size();
+  // u = (ω - 1) / ||ω - 1||: the ray's direction, every entry <= 0
+  double norm2 = 0;
+  for (std::size_t i = 0; i < m; ++i) norm2 += (w[i] - 1) * (w[i] - 1);
+  const double norm = std::sqrt(norm2);  // > 0: Σω = 1 < m, so ω != 1
+  std::vector<double> u(m);
+  for (std::size_t i = 0; i < m; ++i) u[i] = (w[i] - 1) / norm;
+  const bool angular = opts.distance == RayDistance::Angular;
+  for (std::size_t a = 0; a < c; ++a) {
+    const double* v = V.data() + a * m;
+    double t = 0;
+    for (std::size_t i = 0; i < m; ++i) t += v[i] * u[i];  // >= 0: v <= 0 and u <= 0, so the ray is the line
+    double e2 = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const double e = v[i] - t * u[i];  // the difference vector, not sqrt(|v|² - t²), which cancels near the ray
+      e2 += e * e;
+    }
+    const double d = std::sqrt(e2);
+    keys[a] = Key{angular ? std::atan2(d, t) : d, ranks[cand[a]], cand[a]};
+  }
+  // The k smallest keys: a selection in O(c), then a sort of those k.
+  const std::size_t take = std::min(opts.k, c);
+  const auto kth = keys.begin() + static_cast<std::ptrdiff_t>(take);
+  if (take < c) std::nth_element(keys.begin(), kth, keys.end());
+  std::sort(keys.begin(), kth);
+  PreferenceSelection s;
+  s.rows.resize(take);
+  s.distances.resize(take);
+  s.fronts.resize(take);
+  for (std::size_t a = 0; a < take; ++a) {
+    s.rows[a] = keys[a].row;
+    s.distances[a] = keys[a].d;
+    s.fronts[a] = keys[a].front;
+  }
+  return s;
+}
+
 }  // namespace
 
 std::size_t default_pool_min(std::size_t k, std::size_t preferences) { return std::max<std::size_t>(20 * k * preferences, 5000); }
@@ -169,43 +210,12 @@ Selection select_pareto_hq(Points rewards, Points prefs, const SelectOptions& op
     }
   }
 
-  // Per preference: distances to its ray, then the k smallest keys (selection, then a sort of k).
-  const std::size_t take = std::min(opts.k, c);
-  const bool angular = opts.distance == RayDistance::Angular;
-  std::vector<double> u(m);
+  // Each preference on its own: distances to its ray, the k nearest.
   std::vector<Key> keys(c);
   out.per_preference.resize(P);
   for (std::size_t p = 0; p < P; ++p) {
     if (cancel) cancel->throw_if_cancelled();
-    const double* w = out.preferences.data() + p * m;
-    double norm2 = 0;
-    for (std::size_t i = 0; i < m; ++i) norm2 += (w[i] - 1) * (w[i] - 1);
-    const double norm = std::sqrt(norm2);  // > 0: Σω = 1 < m, so ω != 1
-    for (std::size_t i = 0; i < m; ++i) u[i] = (w[i] - 1) / norm;
-    for (std::size_t a = 0; a < c; ++a) {
-      const double* v = V.data() + a * m;
-      double t = 0;
-      for (std::size_t i = 0; i < m; ++i) t += v[i] * u[i];  // >= 0: v <= 0 and u <= 0
-      double e2 = 0;
-      for (std::size_t i = 0; i < m; ++i) {
-        const double e = v[i] - t * u[i];  // the difference vector, not sqrt(|v|² - t²)
-        e2 += e * e;
-      }
-      const double d = std::sqrt(e2);
-      keys[a] = Key{angular ? std::atan2(d, t) : d, out.ranks[cand[a]], cand[a]};
-    }
-    const auto kth = keys.begin() + static_cast<std::ptrdiff_t>(take);
-    if (take < c) std::nth_element(keys.begin(), kth, keys.end());
-    std::sort(keys.begin(), kth);
-    PreferenceSelection& s = out.per_preference[p];
-    s.rows.resize(take);
-    s.distances.resize(take);
-    s.fronts.resize(take);
-    for (std::size_t a = 0; a < take; ++a) {
-      s.rows[a] = keys[a].row;
-      s.distances[a] = keys[a].d;
-      s.fronts[a] = keys[a].front;
-    }
+    out.per_preference[p] = nearest_to_ray(V, m, cand, out.ranks, out.preferences.data() + p * m, opts, keys);
   }
   return out;
 }
