@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-if (existsSync(join(root, 'ts')) && existsSync(join(root, 'tsconfig.build.json'))) {
+const checkout = existsSync(join(root, 'ts')) && existsSync(join(root, 'tsconfig.build.json'));
+if (checkout) {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const res = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (res.status !== 0) process.exit(res.status ?? 1);
@@ -20,3 +21,5 @@ try {
   console.error(`\nmoalign install failed:\n${err.message}\n`);
   process.exit(1);
 }
+// development set-up only: Debian's chromium for the report's browser test (never fails the install)
+if (checkout) spawnSync(process.execPath, [join(root, 'scripts', 'ensure-chromium.mjs')], { stdio: 'inherit' });

@@ -66,9 +66,9 @@ export function comparisonReportHtml(c: Comparison, extras: ReportExtras): strin
 function metricsTable(c: Comparison): string {
   const rows = comparisonRows(c).map((row, i) => {
     const [name, ...cells] = tableCells(row);
-    return `<tr><td><span class="swatch" style="background:${colorOf(i)}"></span>${h(name)}<br><span class="note">${h(row.dir)}</span></td>${cells.map((v) => `<td class="num">${h(v)}</td>`).join('')}<td class="num">${row.points}</td></tr>`;
+    return `<tr data-series="${h(row.method)}"><td><span class="swatch" style="background:${colorOf(i)}"></span>${h(name)}<br><span class="note">${h(row.dir)}</span></td>${cells.map((v) => `<td class="num">${h(v)}</td>`).join('')}<td class="num">${row.points}</td></tr>`;
   });
-  return `<table><thead><tr>${[...TABLE_HEADER, 'points'].map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+  return `<table id="metrics"><thead><tr>${[...TABLE_HEADER, 'points'].map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
 /** Every method's front, one panel per pair of objectives (raw mean rewards). */
@@ -94,7 +94,7 @@ function frontsSvg(c: Comparison): string {
       labels: r.record.points.map((p) => preferenceLabel(p.preference)),
     })),
   }));
-  return inlineSvg(chartGrid(charts, Math.min(3, charts.length)));
+  return inlineSvg(chartGrid(charts, Math.min(3, charts.length), { id: 'fronts' }));
 }
 
 /** The preferences of every run, in order of first appearance. */

@@ -100,17 +100,19 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
   for (const s of o.series) {
     const opacity = s.opacity ?? 0.7;
     const r = s.radius ?? 2;
+    // each series in its own group, named, so that a reader (or a test in a browser) can find it
+    out.push(`<g class="series" data-series="${escapeXml(s.name)}">`);
     if (s.line) {
       const d = s.points.map((p) => `${r2(sx(p[0]))},${r2(sy(p[1]))}`).join(' ');
-      out.push(`<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="1.5" opacity="${opacity}"/>`);
+      out.push(`<polyline class="line" points="${d}" fill="none" stroke="${s.color}" stroke-width="1.5" opacity="${opacity}"/>`);
     }
     if (!s.line || s.markers) {
-      out.push(`<g fill="${s.color}" fill-opacity="${opacity}">`);
+      out.push(`<g class="markers" fill="${s.color}" fill-opacity="${opacity}">`);
       s.points.forEach((p, i) => out.push(`<circle cx="${r2(sx(p[0]))}" cy="${r2(sy(p[1]))}" r="${r2(s.radii?.[i] ?? r)}"/>`));
       out.push('</g>');
     }
     if (s.labels) {
-      out.push(`<g fill="${s.color}" font-size="9">`);
+      out.push(`<g class="labels" fill="${s.color}" font-size="9">`);
       s.points.forEach((p, i) => {
         const label = s.labels?.[i];
         if (!label) return;
@@ -121,6 +123,7 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
       });
       out.push('</g>');
     }
+    out.push('</g>');
   }
   // legend, right of the plot, where it never covers a point
   o.series
@@ -139,14 +142,15 @@ function chartBody(o: ChartOptions, x0: number, y0: number): string {
   return out.join('\n');
 }
 
-/** Charts side by side (`columns` per row) in one SVG document. */
-export function chartGrid(charts: readonly ChartOptions[], columns = charts.length): string {
+/** Charts side by side (`columns` per row) in one SVG document; `id` names its <svg> element
+ *  (for a page that inlines several). */
+export function chartGrid(charts: readonly ChartOptions[], columns = charts.length, options: { id?: string } = {}): string {
   const W = charts[0]?.width ?? 560;
   const H = charts[0]?.height ?? 360;
   const rows = Math.ceil(charts.length / columns);
   const body = charts.map((c, i) => chartBody({ ...c, width: W, height: H }, (i % columns) * W, Math.floor(i / columns) * H));
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W * Math.min(columns, charts.length)}" height="${H * rows}" viewBox="0 0 ${W * Math.min(columns, charts.length)} ${H * rows}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg"${options.id === undefined ? '' : ` id="${escapeXml(options.id)}"`} width="${W * Math.min(columns, charts.length)}" height="${H * rows}" viewBox="0 0 ${W * Math.min(columns, charts.length)} ${H * rows}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...body,
     '</svg>',
