@@ -4,7 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPolicies, readPoliciesFile } from '../../ts/eval/index.js';
+import type { Scorer, ScoreInput } from '../../ts/data/scorers/index.js';
+import { CausalLM } from '../../ts/engine/causal-lm.js';
+import { evaluatePolicies, loadPolicies, readPoliciesFile } from '../../ts/eval/index.js';
+import { fixtureModelDir } from '../helpers/engine-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-policies-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,6 +56,7 @@ describe('readPoliciesFile', () => {
     [{ ...valid, objectives: ['a', 'a'] }, /field "objectives": objective names repeat/],
     [{ ...valid, policies: [{ preference: [1, 0], model: 'nowhere' }] }, /field "policies.0.model": .*nowhere does not exist/],
     [{ ...valid, policies: [{ preference: [1, 0], model: 'm0', adapter: 'no-adapter' }] }, /field "policies.0.adapter": .*no-adapter does not exist/],
+    [{ ...valid, policies: [{ preference: [1, 0], model: 'm0', promptSuffix: 1.7 }] }, /field "policies.0.promptSuffix"/],
     ['{ not json', /not valid JSON/],
   ])('refuses an invalid file, naming it and the field (%#)', (policies, message) => {
     const dir = run(policies);
@@ -68,5 +72,55 @@ describe('readPoliciesFile', () => {
     const dir = run({ ...valid, preferenceInput: true });
     expect(readPoliciesFile(dir).spec.preferenceInput).toBe(true);
     expect(() => loadPolicies(dir)).toThrow(/field "preferenceInput": .*not supported yet/);
+  });
+});
+
+describe('promptSuffix (one model conditioned through its prompt, as RiC)', () => {
+  const suffixed = (model: string) => ({
+    ...valid,
+    policies: [
+      { preference: [0, 1], model, promptSuffix: ' <1> -4.2 <2> 4.2\n' },
+      { preference: [1, 0], model, promptSuffix: ' <1> 4.2 <2> -4.2\n' },
+      { preference: [0.5, 0.5], model },
+    ],
+  });
+
+  it('is read as given, and absent when not given', () => {
+    const r = readPoliciesFile(run(suffixed('m0')));
+    expect(r.spec.policies.map((p) => p.promptSuffix)).toEqual([' <1> -4.2 <2> 4.2\n', ' <1> 4.2 <2> -4.2\n', undefined]);
+  });
+
+  it('is appended to every prompt the policy generates from; the evaluation records and scores the plain prompt', async () => {
+    const model = await fixtureModelDir('gpt2', join(tmp, 'models'));
+    const dir = run(suffixed(model));
+    const prompts = [
+      { id: 'a', prompt: 'The jury said' },
+      { id: 'b', prompt: 'It was' },
+    ];
+    const decoding = { maxNewTokens: 6, temperature: 1.0, topP: 0.9, seed: 3 };
+    // what each policy must produce: the model itself on the prompts with the suffix
+    using lm = await CausalLM.load(model);
+    const want = await Promise.all(
+      [' <1> -4.2 <2> 4.2\n', ' <1> 4.2 <2> -4.2\n', ''].map(async (suffix) => (await lm.generate(prompts.map((p) => p.prompt + suffix), decoding)).map((g) => g.text)),
+    );
+    // the suffix changes what this model writes, so the comparison below can tell it was applied
+    expect(want[0]).not.toEqual(want[2]);
+    const policies = loadPolicies(dir);
+    for (const [k, policy] of policies.entries()) expect(await policy.generate(prompts.map((p) => p.prompt), decoding)).toEqual(want[k]);
+
+    const seen: ScoreInput[] = [];
+    const scorer = (name: string): Scorer => ({
+      name,
+      id: `test:${name}`,
+      score: async (batch) => {
+        seen.push(...batch);
+        return batch.map((b) => b.response.length);
+      },
+    });
+    const result = await evaluatePolicies(policies, prompts, [scorer('a'), scorer('b')], { ...decoding, batchSize: 2 });
+    expect(result.generations.map((g) => g.prompt)).toEqual(['The jury said', 'It was', 'The jury said', 'It was', 'The jury said', 'It was']);
+    expect(result.generations.map((g) => g.response)).toEqual(want.flat().map((t) => t.trim()));
+    expect(seen.length).toBe(12);
+    expect(seen.every((s) => s.prompt === 'The jury said' || s.prompt === 'It was')).toBe(true);
   });
 });

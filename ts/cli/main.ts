@@ -14,6 +14,8 @@ import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
 import { registerScoreData } from './score-data.js';
 import { registerParetoHqd } from './paretohqd.js';
+import { registerRic } from './ric.js';
+import { registerSftBaseline } from './sft.js';
 import { registerSelect } from './select.js';
 import { registerTask } from './task.js';
 import { registerTrain } from './train.js';
@@ -39,6 +41,8 @@ registerSelect(program);
 registerTrain(program);
 registerTask(program);
 registerParetoHqd(program);
+registerRic(program);
+registerSftBaseline(program);
 registerEval(program);
 registerCompare(program);
 

@@ -1,7 +1,8 @@
 // The contract between training methods and the evaluation: a method's run folder holds
-// `policies.json`, naming one policy (a model folder, optionally with a LoRA adapter) per
-// preference. Evaluation only ever sees `Policy` objects, so a method in code can also hand its
-// own policies to evaluatePolicies without writing a file.
+// `policies.json`, naming one policy (a model folder, optionally with a LoRA adapter, optionally
+// with a text appended to every prompt) per preference. Evaluation only ever sees `Policy`
+// objects, so a method in code can also hand its own policies to evaluatePolicies without writing
+// a file.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -21,6 +22,11 @@ export const policyEntry = z.object({
   preference: z.array(z.number().min(0, 'preference weights must be >= 0')).min(1),
   model: pathString,
   adapter: pathString.optional(),
+  /**
+   * Appended to every prompt before this policy generates (RiC: the target scores of its
+   * preference). The evaluation records and scores the prompt without it.
+   */
+  promptSuffix: z.string().optional(),
 });
 
 /** `policies.json`: what a method's run produced. */
@@ -81,16 +87,17 @@ export interface Policy {
   dispose?(): void;
 }
 
-/** A policy backed by a model folder, loaded on its first generate and freed by dispose. */
-export function causalLMPolicy(preference: number[], modelDir: string, options: ModelLoadOptions & { name?: string } = {}): Policy {
-  const { name = modelDir, ...load } = options;
+/** A policy backed by a model folder, loaded on its first generate and freed by dispose; with
+ *  `promptSuffix`, every prompt is generated from with the suffix appended. */
+export function causalLMPolicy(preference: number[], modelDir: string, options: ModelLoadOptions & { name?: string; promptSuffix?: string } = {}): Policy {
+  const { name = modelDir, promptSuffix = '', ...load } = options;
   let lm: CausalLM | undefined;
   return {
     preference,
     name,
     async generate(prompts, o) {
       lm ??= await CausalLM.load(modelDir, load);
-      const out = await lm.generate(prompts, { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
+      const out = await lm.generate(promptSuffix === '' ? prompts : prompts.map((p) => p + promptSuffix), { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
       return out.map((g) => g.text);
     },
     dispose() {
@@ -146,6 +153,11 @@ export function loadPolicies(run: string | RunPolicies, options: Omit<ModelLoadO
   const r = typeof run === 'string' ? readPoliciesFile(run) : run;
   checkEvaluable(r);
   return r.spec.policies.map((p, i) =>
-    causalLMPolicy(p.preference, p.model, { ...options, ...(p.adapter !== undefined && { adapter: p.adapter }), name: `policies.${i} (${p.model})` }),
+    causalLMPolicy(p.preference, p.model, {
+      ...options,
+      ...(p.adapter !== undefined && { adapter: p.adapter }),
+      ...(p.promptSuffix !== undefined && { promptSuffix: p.promptSuffix }),
+      name: `policies.${i} (${p.model})`,
+    }),
   );
 }

@@ -9,21 +9,22 @@
 //   evaluate  every ω's final model answers the test prompts (method-agnostic, ts/eval)
 //
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
-import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset, writeTextSamples } from '../../data/dataset.js';
 import { type PromptRecord, type Sample, ScoredDataset } from '../../data/records.js';
-import { builtinScorers, parseObjectiveSpecs, resolveScorers, scoreSamples, type Scorer } from '../../data/scorers/index.js';
+import { scoreSamples } from '../../data/scorers/index.js';
 import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
-import { Trainer, type TrainProgress } from '../../engine/trainer.js';
-import { EVAL_FILES, evaluateRun, type EvalProgress, type PoliciesFile } from '../../eval/index.js';
-import { checkPreferences, defaultPreferences, formatPreference, parsePreferences, selectParetoHq, type SelectionRecord } from '../../moo/index.js';
-import { TRAIN_CURVES_FILE } from '../../report/compare.js';
-import { readTaskManifest, TASK_FILES } from '../../task/build.js';
-import { cleanResponse } from '../../task/pool.js';
+import type { TrainProgress } from '../../engine/trainer.js';
+import type { EvalProgress, PoliciesFile } from '../../eval/index.js';
+import { formatPreference, selectParetoHq, type SelectionRecord } from '../../moo/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
 import { Rng } from '../../util/rng.js';
+import { answerPrompts } from '../answer.js';
+import { resolvePreferences } from '../common-config.js';
+import { evaluateStep, writePolicies } from '../finish.js';
+import { inputScorers, resolveInputs } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
+import { trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
 import { type ParetoHqdConfig, type ParetoHqdConfigInput, resolveParetoHqdConfig } from './config.js';
 
 /** What the run reports while it works. */
@@ -39,21 +40,7 @@ export interface RunHooks {
   signal?: AbortSignal;
 }
 
-/** The data a run works on, resolved from a task folder or the config's `data`. */
-interface Inputs {
-  objectives: string[];
-  scorerSpecs: string[];
-  pool: string;
-  trainPrompts: string;
-  testPrompts: string;
-  baseModel: string;
-  task?: string;
-}
-
-/** Each training run's loss per step, next to its adapter; train-curves.json gathers them. */
-const LOSSES_FILE = 'losses.json';
-
-const DEFAULT_LORA_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
+export { isDegenerate } from '../answer.js';
 
 /** The m + 1 representatives of §6: each objective's corner and the centre. */
 export function representatives(m: number): number[][] {
@@ -75,11 +62,10 @@ export class ParetoHqD {
 
   /** Runs (or finishes) every step; returns the policies file written for the evaluation. */
   async runAll(hooks: RunHooks = {}): Promise<PoliciesFile> {
-    const inputs = this.inputs();
+    const inputs = resolveInputs(this.config);
     const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
     const m = inputs.objectives.length;
-    const p = this.config.preferences;
-    const grid = p === undefined ? defaultPreferences(m) : typeof p === 'string' ? parsePreferences(p, m) : checkPreferences(p, m);
+    const grid = resolvePreferences(this.config.preferences, m);
     const reps = representatives(m);
     // every ω of the grid, then the representatives the grid lacks (trained for stage 2's data only)
     const trained = [...grid, ...reps.filter((r) => !grid.some((g) => samePreference(g, r)))];
@@ -95,7 +81,7 @@ export class ParetoHqD {
     const stage1 = this.readSelection(sel1);
     for (const [i, w] of trained.entries()) {
       const out = `stage1/pref-${i}`;
-      await this.run.step(`stage1-train-${i}`, [`${out}/${LOSSES_FILE}`], async () => {
+      await this.run.step(`stage1-train-${i}`, [trainedMarker(out)], async () => {
         say(`stage1-train-${i}`, `stage 1: training ω = ${fmt(w)} on ${stage1.selections[i].indices.length} samples`);
         await this.train(inputs.baseModel, undefined, pairsOf(pool, stage1.selections[i].indices), out, 1, w, i, trained.length, hooks);
       });
@@ -121,7 +107,7 @@ export class ParetoHqD {
         samples.push(...(await readTextSamples(this.run.path(`augment/generated-${i}.jsonl`))).samples);
       }
       say('augment-score', `scoring ${samples.length} generated responses`);
-      const scorers = await this.scorers(inputs);
+      const scorers = await inputScorers(inputs);
       try {
         const scored = await scoreSamples(samples, scorers, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'score', done: p.done, total: p.total }) });
         await writeScoredDataset(this.run.path(generatedFile), scored, { overwrite: true });
@@ -144,71 +130,26 @@ export class ParetoHqD {
     const stage2Pool = this.config.augmentation.stage2IncludeOriginal ? concat(generated, pool) : generated;
     for (const [i, w] of grid.entries()) {
       const out = `stage2/pref-${i}`;
-      await this.run.step(`stage2-train-${i}`, [`${out}/${LOSSES_FILE}`], async () => {
+      await this.run.step(`stage2-train-${i}`, [trainedMarker(out)], async () => {
         say(`stage2-train-${i}`, `stage 2: training ω = ${fmt(w)} on ${stage2.selections[i].indices.length} samples`);
         await this.train(inputs.baseModel, this.run.path(`stage1/pref-${i}`), pairsOf(stage2Pool, stage2.selections[i].indices), out, 2, w, i, grid.length, hooks);
       });
     }
 
     // the policies the evaluation loads, and the evaluation itself
-    const policies: PoliciesFile = {
+    const policies = await writePolicies(this.run, {
       method: 'paretohqd',
       objectives: inputs.objectives,
       ...(inputs.task !== undefined && { task: inputs.task }),
-      policies: grid.map((preference, i) => ({ preference, model: inputs.baseModel, adapter: `stage2/pref-${i}` })),
+      policies: grid.map((preference, i) => ({ preference, ...trainedPolicy(inputs.baseModel, `stage2/pref-${i}`, this.config.training) })),
       preferenceInput: false,
-      trainSeconds: Object.entries(this.run.timings)
-        .filter(([k]) => !k.startsWith('evaluate'))
-        .reduce((s, [, v]) => s + v, 0),
-    };
-    await writeTextAtomic(this.run.path('policies.json'), `${JSON.stringify(policies, null, 2)}\n`);
-    const curves = [
-      ...trained.map((w, i) => ({ name: `stage 1 ω ${fmt(w)}`, file: `stage1/pref-${i}/${LOSSES_FILE}` })),
-      ...grid.map((w, i) => ({ name: `stage 2 ω ${fmt(w)}`, file: `stage2/pref-${i}/${LOSSES_FILE}` })),
-    ].map(({ name, file }) => ({ name, losses: JSON.parse(readFileSync(this.run.path(file), 'utf8')) as number[] }));
-    await writeTextAtomic(this.run.path(TRAIN_CURVES_FILE), `${JSON.stringify(curves)}\n`);
-    if (this.config.evaluation.enabled) {
-      await this.run.step('evaluate', [EVAL_FILES.record], async () => {
-        say('evaluate', 'evaluating every preference on the test prompts');
-        const e = this.config.evaluation;
-        await evaluateRun(this.run.dir, {
-          prompts: inputs.testPrompts,
-          limit: e.limit,
-          maxNewTokens: e.maxNewTokens,
-          temperature: e.temperature,
-          topP: e.topP,
-          seed: e.seed,
-          signal: hooks.signal,
-          onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }),
-        });
-      });
-    }
+    });
+    await writeTrainCurves(this.run, [
+      ...trained.map((w, i) => ({ name: `stage 1 ω ${fmt(w)}`, out: `stage1/pref-${i}` })),
+      ...grid.map((w, i) => ({ name: `stage 2 ω ${fmt(w)}`, out: `stage2/pref-${i}` })),
+    ]);
+    await evaluateStep(this.run, inputs.testPrompts, this.config.evaluation, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }), say });
     return policies;
-  }
-
-  private inputs(): Inputs {
-    if (this.config.task !== undefined) {
-      const task = resolve(this.config.task);
-      const manifest = readTaskManifest(task);
-      const objectives = manifest.objectives.map((o) => o.name);
-      return {
-        task,
-        objectives,
-        scorerSpecs: objectives,
-        pool: join(task, TASK_FILES.pool),
-        trainPrompts: join(task, TASK_FILES.trainPrompts),
-        testPrompts: join(task, TASK_FILES.testPrompts),
-        baseModel: join(task, TASK_FILES.baseModel),
-      };
-    }
-    const d = this.config.data!;
-    const specs = parseObjectiveSpecs(d.objectives);
-    return { objectives: specs.map((s) => s.name), scorerSpecs: d.objectives, pool: resolve(d.pool), trainPrompts: resolve(d.trainPrompts), testPrompts: resolve(d.testPrompts), baseModel: resolve(d.baseModel) };
-  }
-
-  private async scorers(inputs: Inputs): Promise<Scorer[]> {
-    if (inputs.scorerSpecs.every((s) => s in builtinScorers)) return inputs.scorerSpecs.map((s) => builtinScorers[s]());
-    return resolveScorers(parseObjectiveSpecs(inputs.scorerSpecs));
   }
 
   /** Bounds are computed on each stage's own pool (the design's stage2Bounds "recompute"). */
@@ -221,62 +162,33 @@ export class ParetoHqD {
     return JSON.parse(readFileSync(this.run.path(file), 'utf8')) as SelectionRecord;
   }
 
-  /** SFT from the base (stage 1) or from `adapter` (stage 2); writes the adapter (or full model) to `out`. */
+  /** SFT from the base (stage 1) or from `adapter` (stage 2); writes the adapter (or full model) and its losses to `out`. */
   private async train(base: string, adapter: string | undefined, data: TextPair[], out: string, stage: 1 | 2, w: number[], index: number, of: number, hooks: RunHooks) {
-    const t = this.config.training;
-    using lm = await CausalLM.load(adapter !== undefined && t.lora === false ? adapter : base);
-    if (t.lora !== false) {
-      if (adapter !== undefined) lm.loadAdapter(adapter);
-      else lm.addLora({ targets: t.lora.targets ?? DEFAULT_LORA_TARGETS[lm.info.config.layout], rank: t.lora.rank, alpha: t.lora.alpha, seed: t.seed });
-    }
-    const checkpointDir = this.run.path(`${out}.checkpoint`);
-    const report = await new Trainer(lm, {
-      steps: t.steps,
-      batchSize: t.batchSize,
-      lr: t.lr,
-      schedule: t.schedule,
-      warmupSteps: t.warmupSteps,
-      weightDecay: t.weightDecay,
-      maxGradNorm: t.maxGradNorm,
-      seed: t.seed,
-      checkpointDir,
-      checkpointEvery: 50,
-      overlong: 'truncate',
-    }).fit(data, { signal: hooks.signal, onProgress: (progress) => hooks.onProgress?.({ kind: 'train', stage, preference: w, index, of, progress }) });
-    if (t.lora !== false) lm.saveAdapter(this.run.path(out));
-    else lm.save(this.run.path(out));
-    await writeTextAtomic(this.run.path(out, LOSSES_FILE), `${JSON.stringify(Array.from(report.losses))}\n`);
-    rmSync(checkpointDir, { recursive: true, force: true });
+    await trainPolicy(this.run, {
+      base,
+      from: adapter,
+      data,
+      out,
+      training: this.config.training,
+      signal: hooks.signal,
+      onProgress: (progress) => hooks.onProgress?.({ kind: 'train', stage, preference: w, index, of, progress }),
+    });
   }
 
   /** The model of ω answers `prompts` (RiC's online decoding); empty and degenerate answers dropped. */
   private async generate(base: string, adapter: string, prompts: PromptRecord[], w: number[], hooks: RunHooks): Promise<Sample[]> {
     const a = this.config.augmentation;
     using lm = this.config.training.lora === false ? await CausalLM.load(adapter) : await CausalLM.load(base, { adapter });
-    const samples: Sample[] = [];
-    const batch = 64;
-    for (let b = 0; b < prompts.length; b += batch) {
-      const part = prompts.slice(b, b + batch);
-      const seed = a.seed + b;
-      const out = await lm.generate(
-        part.map((p) => p.prompt),
-        { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed, signal: hooks.signal },
-      );
-      out.forEach((g, k) => {
-        const response = cleanResponse(g.text);
-        if (response === undefined || isDegenerate(response)) return;
-        const p = part[k];
-        samples.push({ id: `${p.id}/w${w.map((x) => x.toFixed(3)).join('-')}`, prompt: p.prompt, response, reference: p.reference, group: p.id, origin: 'generated', generatedBy: { model: adapter, preference: w, seed } });
-      });
-      hooks.onProgress?.({ kind: 'generate', preference: w, done: Math.min(b + batch, prompts.length), total: prompts.length });
-    }
-    return samples;
+    const answers = await answerPrompts(
+      lm,
+      prompts.map((p) => p.prompt),
+      { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed: a.seed, signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.({ kind: 'generate', preference: w, done, total }) },
+    );
+    return answers.flatMap(({ response, seed }, k): Sample[] => {
+      const p = prompts[k];
+      return response === undefined ? [] : [{ id: `${p.id}/w${w.map((x) => x.toFixed(3)).join('-')}`, prompt: p.prompt, response, reference: p.reference, group: p.id, origin: 'generated', generatedBy: { model: adapter, preference: w, seed } }];
+    });
   }
-}
-
-/** RiC's filter of degenerate generations (§6.4): "....." or at least three ":)". */
-export function isDegenerate(text: string): boolean {
-  return text.includes('.....') || text.split(':)').length - 1 >= 3;
 }
 
 function pairsOf(pool: ScoredDataset, indices: readonly number[]): TextPair[] {

@@ -1,0 +1,82 @@
+// What `moalign ric` and `moalign sft-baseline` share with `moalign paretohqd`: the config from
+// --config and --task, progress bars for the method's events, Ctrl-C that keeps finished steps.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { MethodEvent, MethodHooks } from '../methods/events.js';
+import { onInterrupt } from './interrupt.js';
+import { formatSeconds, ProgressBar } from './progress.js';
+
+export interface MethodCliOptions {
+  config?: string;
+  task?: string;
+  out: string;
+  overwrite: boolean;
+}
+
+/** The options every method command takes; `--out` defaults to runs/<name>. */
+export function methodOptions(command: Command, name: string, configDoc: string): Command {
+  return command
+    .option('--config <file>', `a JSON config (${configDoc})`)
+    .option('--task <dir>', 'a built-in task folder (moalign task build), when no --config is given or to set its "task"')
+    .option('--out <dir>', 'the run folder', `runs/${name}`)
+    .option('--overwrite', 'replace a run folder that holds another config', false);
+}
+
+/** The config the options name: --config's file with --task set over it. */
+export function methodConfig(opts: MethodCliOptions): Record<string, unknown> {
+  const config = opts.config ? (JSON.parse(readFileSync(opts.config, 'utf8')) as Record<string, unknown>) : {};
+  if (opts.task) config.task = opts.task;
+  if (config.task === undefined && config.data === undefined) throw new Error('give --task DIR (a built-in task folder) or --config FILE');
+  return config;
+}
+
+/** Runs `method` with progress on stderr; Ctrl-C stops it at a safe point (exit code 130). */
+export async function runMethod(label: string, out: string, method: { runAll(hooks: MethodHooks): Promise<unknown> }): Promise<void> {
+  const bars = new Map<string, ProgressBar>();
+  const stopAll = () => {
+    for (const b of bars.values()) b.stop();
+  };
+  const bar = (key: string, title: string, detail: string) => {
+    let b = bars.get(key);
+    if (!b) {
+      stopAll();
+      b = new ProgressBar(title, detail);
+      bars.set(key, b);
+    }
+    return b;
+  };
+  using interrupt = onInterrupt('finished steps are kept and the same command continues', stopAll);
+  const started = Date.now();
+  const onProgress = (e: MethodEvent) => {
+    if (e.kind === 'step') {
+      stopAll();
+      process.stderr.write(`moalign: ${e.message}\n`);
+    } else if (e.kind === 'train') {
+      const p = e.progress;
+      bar(`train-${e.index}`, `${e.name} (${e.index + 1}/${e.of}) step`, 'loss {loss} | {tps} tok/s').update(p.step, p.steps, {
+        loss: p.loss.toFixed(3),
+        tps: Math.round(p.tokensPerSecond),
+        remaining: formatSeconds(p.etaSeconds),
+      });
+    } else if (e.kind === 'generate') {
+      bar(`gen-${e.name}`, 'generated', e.name).update(e.done, e.total);
+    } else if (e.kind === 'score') {
+      bar('score', 'scored', 'responses').update(e.done, e.total);
+    } else if (e.progress.phase === 'generate') {
+      const p = e.progress;
+      bar('eval', 'evaluated', 'ω {i}/{n}').update(p.done, p.total, { i: p.policy + 1, n: p.policies, remaining: formatSeconds(p.etaSeconds) });
+    } else {
+      bar('eval-score', 'scored', '{scorer}').update(e.progress.done, e.progress.total, { scorer: e.progress.scorer });
+    }
+  };
+  try {
+    await method.runAll({ signal: interrupt.signal, onProgress });
+    stopAll();
+    process.stderr.write(`moalign: ${label} run in ${out} done (${formatSeconds((Date.now() - started) / 1000)}); compare it with: moalign compare ${out}\n`);
+  } catch (err) {
+    if (!interrupt.signal.aborted) throw err;
+    process.exitCode = 130;
+  } finally {
+    stopAll();
+  }
+}
