@@ -19,6 +19,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_benchmarks(env, exports);
   register_moo(env, exports);
   register_train(env, exports);
+  register_soup(env, exports);
 }
 
 }  // namespace moalign::napi

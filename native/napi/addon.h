@@ -17,5 +17,6 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_benchmarks(Napi::Env env, Napi::Object exports);
 void register_moo(Napi::Env env, Napi::Object exports);
 void register_train(Napi::Env env, Napi::Object exports);
+void register_soup(Napi::Env env, Napi::Object exports);
 
 }  // namespace moalign::napi

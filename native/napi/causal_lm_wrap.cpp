@@ -74,6 +74,7 @@ Napi::Function CausalLMWrap::define(Napi::Env env) {
                          InstanceMethod<&CausalLMWrap::set_full_finetune>("setFullFinetune"),
                          InstanceMethod<&CausalLMWrap::add_lora>("addLora"),
                          InstanceMethod<&CausalLMWrap::load_lora>("loadLora"),
+                         InstanceMethod<&CausalLMWrap::merge_lora_from>("mergeLoraFrom"),
                          InstanceMethod<&CausalLMWrap::save_lora>("saveLora"),
                          InstanceMethod<&CausalLMWrap::set_adapters_enabled>("setAdaptersEnabled"),
                          InstanceMethod<&CausalLMWrap::merge_adapters>("mergeAdapters"),
@@ -319,6 +320,15 @@ Napi::Value CausalLMWrap::load_lora(const Napi::CallbackInfo& info) {
   const std::string dir = string_arg(info, 0, "loadLora(dir, options): dir");
   const model::LoraOptions o = to_lora(options_arg(info, 1));
   return run_void(info, [&] { m.load_lora(dir, o); });
+}
+// mergeLoraFrom(dir, options, scale)
+Napi::Value CausalLMWrap::merge_lora_from(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  const std::string dir = string_arg(info, 0, "mergeLoraFrom(dir, options, scale): dir");
+  const model::LoraOptions o = to_lora(options_arg(info, 1));
+  if (info.Length() < 3 || !info[2].IsNumber()) throw_type_error(info.Env(), "mergeLoraFrom(dir, options, scale): scale must be a number");
+  const double scale = info[2].As<Napi::Number>().DoubleValue();
+  return run_void(info, [&] { m.merge_lora_from(dir, o, scale); });
 }
 Napi::Value CausalLMWrap::save_lora(const Napi::CallbackInfo& info) {
   auto& m = model(info.Env());

@@ -31,6 +31,7 @@ class CausalLMWrap : public Napi::ObjectWrap<CausalLMWrap> {
   Napi::Value set_full_finetune(const Napi::CallbackInfo& info);
   Napi::Value add_lora(const Napi::CallbackInfo& info);
   Napi::Value load_lora(const Napi::CallbackInfo& info);
+  Napi::Value merge_lora_from(const Napi::CallbackInfo& info);
   Napi::Value save_lora(const Napi::CallbackInfo& info);
   Napi::Value set_adapters_enabled(const Napi::CallbackInfo& info);
   Napi::Value merge_adapters(const Napi::CallbackInfo& info);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "core/model/causal_lm.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
+#include "core/model/soup.h"
 #include "harness.h"
 
 using namespace moalign;
@@ -109,9 +111,86 @@ void engine_parity() {
   CHECK(msg.find("missing tensor transformer.h.2.ln_1.weight") != std::string::npos);
 }
 
+
+// Weight soups of LoRA experts: merging an adapter with weight 1 gives the logits of the model
+// with the adapter attached, weight 0 the base, and the merged weights equal W0 + w (alpha/r)
+// (B A) (transposed for GPT-2's Conv1D) computed here from the adapter file; for GPT-2 (Conv1D)
+// and Llama (nn.Linear) layouts. Checkpoint interpolation: sum_i w_i theta_i, tensor by tensor.
+void lora_soup() {
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 3, 7, 11, 200}, at::TensorOptions().dtype(at::kLong)).view({2, 4});
+  struct Case {
+    const char* model;
+    const char* adapter;
+    std::vector<std::string> targets;
+    const char* probe;  // a targeted weight
+    bool conv1d;
+  };
+  const Case cases[] = {{"gpt2", "gpt2-lora", {"c_attn", "c_proj"}, "transformer.h.0.attn.c_attn", true},
+                        {"llama", "llama-lora", {"q_proj", "v_proj", "o_proj", "down_proj"}, "model.layers.0.self_attn.q_proj", false}};
+  for (const Case& c : cases) {
+    const std::string base_dir = fixtures() + "/" + c.model, adapter_dir = fixtures() + "/" + c.adapter;
+    model::LoraOptions lora;
+    lora.target_suffixes = c.targets;
+    lora.rank = 4;
+    lora.alpha = 8;
+    const model::LoadOptions load{"float32", device()};
+    model::CausalLM attached(base_dir, config_for(c.model), load);
+    attached.load_lora(adapter_dir, lora);
+    const at::Tensor want = aten(attached.logits({wrap(ids), {}}));
+    model::CausalLM merged(base_dir, config_for(c.model), load);
+    const at::Tensor base = aten(merged.logits({wrap(ids), {}}));
+    const at::Tensor w0 = aten(merged.parameter(std::string(c.probe) + ".weight")).clone().cpu();
+    merged.merge_lora_from(adapter_dir, lora, 0.0);
+    CHECK((aten(merged.logits({wrap(ids), {}})) - base).abs().max().item<double>() == 0);
+    merged.merge_lora_from(adapter_dir, lora, 1.0);
+    CHECK(!merged.has_adapters());
+    const double err = (aten(merged.logits({wrap(ids), {}})) - want).abs().max().item<double>();
+    std::printf("%s: merged adapter vs attached, max logit error %.2e\n", c.model, err);
+    CHECK(err < 1e-5);
+    CHECK((want - base).abs().max().item<double>() > 1e-3);  // the adapter does change the model
+    // the delta itself, from the file: (alpha / r) B A, stored transposed by Conv1D
+    const model::SafetensorsCheckpoint file(adapter_dir, "adapter_model");
+    const std::string peft = std::string("base_model.model.") + c.probe;
+    const at::Tensor a = file.tensor(peft + ".lora_A.weight", at::kFloat), b = file.tensor(peft + ".lora_B.weight", at::kFloat);
+    at::Tensor delta = b.matmul(a) * (8.0 / 4.0);  // (out, in)
+    if (c.conv1d) delta = delta.t();
+    merged.merge_lora_from(adapter_dir, lora, -0.5);  // now W0 + 0.5 dW
+    const at::Tensor w = aten(merged.parameter(std::string(c.probe) + ".weight")).cpu();
+    CHECK((w - (w0 + 0.5 * delta)).abs().max().item<double>() < 1e-6);
+    // a module the adapter lacks: refused, and no weight has changed
+    model::LoraOptions wrong = lora;
+    wrong.target_suffixes.push_back(c.conv1d ? "c_fc" : "k_proj");
+    const std::string msg = expect_throw<InvalidArgument>([&] { merged.merge_lora_from(adapter_dir, wrong, 1.0); });
+    CHECK(msg.find("missing tensor") != std::string::npos);
+    CHECK((aten(merged.parameter(std::string(c.probe) + ".weight")).cpu() - w).abs().max().item<double>() == 0);
+  }
+
+  // checkpoints: 0.25 theta + 0.75 theta = theta; 1 theta + 1 theta = 2 theta; different models refused
+  const std::string out = (std::filesystem::temp_directory_path() / "moalign-soup-test.safetensors").string();
+  const model::SafetensorsCheckpoint gpt2(fixtures() + "/gpt2");
+  model::interpolate_checkpoints({fixtures() + "/gpt2", fixtures() + "/gpt2"}, {0.25, 0.75}, "model", out);
+  {
+    const model::SafetensorsFile got(out);
+    CHECK(got.entries().size() == gpt2.names().size());
+    for (const auto& name : gpt2.names()) CHECK((got.tensor(name, at::kFloat) - gpt2.tensor(name, at::kFloat)).abs().max().item<double>() < 1e-6);
+  }
+  model::interpolate_checkpoints({fixtures() + "/gpt2", fixtures() + "/gpt2"}, {1.0, 1.0}, "model", out, "bfloat16");
+  {
+    const model::SafetensorsFile got(out);
+    const std::string name = "transformer.h.1.mlp.c_fc.weight";
+    CHECK(got.entries().at(name).dtype == "BF16");
+    const at::Tensor want2 = (2 * gpt2.tensor(name, at::kFloat)).to(at::kBFloat16).to(at::kFloat);
+    CHECK((got.tensor(name, at::kFloat) - want2).abs().max().item<double>() == 0);
+  }
+  std::filesystem::remove(out);
+  CHECK(expect_throw<InvalidArgument>([&] { model::interpolate_checkpoints({fixtures() + "/gpt2", fixtures() + "/llama"}, {0.5, 0.5}, "model", out); })
+            .find("names differ") != std::string::npos);
+  CHECK(!std::filesystem::exists(out));
+}
+
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
-  static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity}};
+  static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity}, {"lora_soup", lora_soup}};
   return cases;
 }

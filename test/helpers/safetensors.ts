@@ -1,6 +1,6 @@
-// Reads float32 tensors from a safetensors file written by the fixture scripts (an independent
-// reader: the engine's own loader is C++).
-import { readFileSync } from 'node:fs';
+// Reads float32 tensors from a safetensors file written by the fixture scripts, and writes such
+// files for tests (an independent reader and writer: the engine's own are C++).
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface FixtureTensor {
   shape: number[];
@@ -19,4 +19,19 @@ export function readSafetensors(file: string): Map<string, FixtureTensor> {
     out.set(name, { shape: e.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) });
   }
   return out;
+}
+
+/** Writes float32 tensors as a safetensors file (the format's layout written out by hand). */
+export function writeSafetensors(file: string, tensors: Map<string, FixtureTensor>): void {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);  // the data section starts 8-aligned
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(file, Buffer.concat([head, Buffer.from(json), ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
 }

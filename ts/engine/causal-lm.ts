@@ -217,15 +217,20 @@ export class CausalLM extends LoadedModel {
 
   /** Applies a peft adapter folder. */
   loadAdapter(dir: string): void {
-    const file = join(dir, 'adapter_config.json');
-    if (!existsSync(file)) throw new Error(`${file}: not found`);
-    const cfg = JSON.parse(readFileSync(file, 'utf8')) as { peft_type?: string; r?: number; lora_alpha?: number; target_modules?: string[] | string; use_dora?: boolean; use_rslora?: boolean };
-    if (cfg.peft_type !== 'LORA') throw new Error(`${file}: peft_type ${cfg.peft_type} is not supported (LORA only)`);
-    if (cfg.use_dora || cfg.use_rslora) throw new Error(`${file}: DoRA and rsLoRA are not supported`);
-    const targets = typeof cfg.target_modules === 'string' ? [cfg.target_modules] : (cfg.target_modules ?? []);
-    const config = { targets, rank: cfg.r ?? 8, alpha: cfg.lora_alpha ?? 8 };
+    const config = readAdapterConfig(dir);
     this.native.loadLora(dir, config);
     this.lora = config;
+  }
+
+  /**
+   * Folds `weight` times the peft adapter in `dir` into this model's weights, W += weight·(α/r)·B·A
+   * per module, without attaching it (the model keeps no adapter from it). Calls for experts
+   * ΔW_i with weights ω_i make the weight soup W₀ + Σ ω_i ΔW_i; `save` then writes it as a plain
+   * model. A module missing from the adapter is an error, and then no weight has changed.
+   */
+  mergeAdapterFrom(dir: string, weight = 1): void {
+    if (!Number.isFinite(weight)) throw new RangeError(`the weight of a merged adapter must be finite, got ${weight}`);
+    this.native.mergeLoraFrom(dir, readAdapterConfig(dir), weight);
   }
 
   /** Writes the adapter in peft's format: adapter_config.json + adapter_model.safetensors. */
@@ -254,11 +259,27 @@ export class CausalLM extends LoadedModel {
   save(dir: string, options: { dtype?: 'float32' | 'bfloat16' | 'float16' } = {}): void {
     mkdirSync(dir, { recursive: true });
     this.native.save(join(dir, 'model.safetensors'), options.dtype);
-    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
-      if (existsSync(join(this.dir, f)) && join(this.dir, f) !== join(dir, f)) copyFileSync(join(this.dir, f), join(dir, f));
+    copyModelFiles(this.dir, dir);
   }
 
   private lora: LoraConfig | undefined;
+}
+
+/** Copies the files of a model folder other than its weights (config, tokenizer) from `from` to `to`. */
+export function copyModelFiles(from: string, to: string): void {
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
+    if (existsSync(join(from, f)) && join(from, f) !== join(to, f)) copyFileSync(join(from, f), join(to, f));
+}
+
+/** The LoRA settings of a peft adapter folder (its adapter_config.json); other peft types refused. */
+export function readAdapterConfig(dir: string): Required<Omit<LoraConfig, 'seed'>> {
+  const file = join(dir, 'adapter_config.json');
+  if (!existsSync(file)) throw new Error(`${file}: not found`);
+  const cfg = JSON.parse(readFileSync(file, 'utf8')) as { peft_type?: string; r?: number; lora_alpha?: number; target_modules?: string[] | string; use_dora?: boolean; use_rslora?: boolean };
+  if (cfg.peft_type !== 'LORA') throw new Error(`${file}: peft_type ${cfg.peft_type} is not supported (LORA only)`);
+  if (cfg.use_dora || cfg.use_rslora) throw new Error(`${file}: DoRA and rsLoRA are not supported`);
+  const targets = typeof cfg.target_modules === 'string' ? [cfg.target_modules] : (cfg.target_modules ?? []);
+  return { targets, rank: cfg.r ?? 8, alpha: cfg.lora_alpha ?? 8 };
 }
 
 /** A Hugging Face *ForSequenceClassification model used as a reward model. */

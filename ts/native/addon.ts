@@ -191,6 +191,10 @@ export interface NativeCausalLM {
   addLora(options: NativeLoraOptions): void;
   /** Reads peft's adapter_model.safetensors from `dir`. */
   loadLora(dir: string, options: NativeLoraOptions): void;
+  /** Adds scale · (alpha / rank) · B·A of each module of the peft adapter in `dir` into the base
+   *  weights, in place, with no adapter attached (a weight soup: calls with weights w_i give
+   *  W₀ + Σ w_i ΔW_i). All modules are checked before any weight changes. */
+  mergeLoraFrom(dir: string, options: NativeLoraOptions, scale: number): void;
   /** Writes the adapter tensors under peft's names, atomically. */
   saveLora(file: string): void;
   setAdaptersEnabled(enabled: boolean): void;
@@ -350,6 +354,12 @@ export interface NativeAddon {
     cancel?: NativeCancelToken,
     onProgress?: (step: number, steps: number, loss: number, lr: number, gradNorm: number, tokensPerSecond: number, elapsedSeconds: number) => void,
   ): Promise<NativeTrainReport>;
+  /** Σ_i weights[i] · θ_i, tensor by tensor, over the `<stem>.safetensors` (or shards) of each
+   *  folder in `dirs` ("model" for full checkpoints, "adapter_model" for peft adapters), written
+   *  atomically to `outFile`. Float tensors are summed in float32 and stored as `dtype` (default:
+   *  each tensor's dtype in the first folder); integer tensors must be equal and are copied.
+   *  Throws, writing nothing, when the folders differ in tensor names or shapes. */
+  interpolateCheckpoints(dirs: string[], weights: number[], stem: string, outFile: string, dtype?: 'float32' | 'bfloat16' | 'float16'): void;
   normalisationBounds(fronts: Float64Array[], m: number, hvMargin: number): { lo: number[]; hi: number[] };
   /** ParetoHqD's data selection off the JS thread: rewards (n, m) raw, maximised; preferences (P, m). */
   selectParetoHq(rewards: Float64Array, m: number, preferences: Float64Array, options: NativeSelectOptions, cancel?: NativeCancelToken): Promise<NativeSelection>;

@@ -372,6 +372,18 @@ std::vector<Linear*> matching(Transformer& body, const std::vector<std::string>&
   return out;
 }
 
+// The LoRA of module `l` in a peft checkpoint: A (r, in) and B (out, r) as `dtype` on `device`
+// (copies, never views of the file), checked against the module's shape.
+std::shared_ptr<adapters::Lora> read_lora(const SafetensorsCheckpoint& weights, const std::string& dir, const Linear& l, double alpha,
+                                          at::ScalarType dtype, at::Device device) {
+  const std::string base = kPeftPrefix + l.name;
+  at::Tensor a = weights.tensor(base + ".lora_A.weight", dtype);  // (r, in)
+  at::Tensor b = weights.tensor(base + ".lora_B.weight", dtype);  // (out, r)
+  if (a.dim() != 2 || b.dim() != 2 || a.size(1) != l.in_features() || b.size(0) != l.out_features() || a.size(0) != b.size(1))
+    throw InvalidArgument(dir + ": LoRA tensors of " + l.name + " do not fit the module");
+  return std::make_shared<adapters::Lora>(a.clone().to(device), b.clone().to(device), alpha);
+}
+
 }  // namespace
 
 void CausalLM::add_lora(const LoraOptions& o) {
@@ -394,15 +406,22 @@ void CausalLM::load_lora(const std::string& dir, const LoraOptions& o) {
   if (has_adapters()) throw InvalidArgument("this model already has adapters");
   SafetensorsCheckpoint weights(dir, "adapter_model");
   for (Linear* l : matching(impl_->body, o.target_suffixes)) {
-    const std::string base = kPeftPrefix + l->name;
-    at::Tensor a = weights.tensor(base + ".lora_A.weight", impl_->dtype);
-    at::Tensor b = weights.tensor(base + ".lora_B.weight", impl_->dtype);
-    if (a.dim() != 2 || b.dim() != 2 || a.size(1) != l->in_features() || b.size(0) != l->out_features() || a.size(0) != b.size(1))
-      throw InvalidArgument(dir + ": LoRA tensors of " + l->name + " do not fit the module");
-    auto lora = std::make_shared<adapters::Lora>(a.clone().to(impl_->device), b.clone().to(impl_->device), o.alpha);
+    auto lora = read_lora(weights, dir, *l, o.alpha, impl_->dtype, impl_->device);
     l->adapter = lora;
     impl_->adapters.push_back({l, lora});
   }
+}
+
+void CausalLM::merge_lora_from(const std::string& dir, const LoraOptions& o, double scale) {
+  if (!std::isfinite(scale)) throw InvalidArgument("the weight of a merged adapter must be finite");
+  at::NoGradGuard no_grad;
+  SafetensorsCheckpoint weights(dir, "adapter_model");
+  // Every module's factors are read and checked before the first weight changes, so a bad
+  // adapter leaves the model as it was. ΔW = (alpha / r) B A is formed in float32 whatever the
+  // compute dtype, one module at a time (no second copy of the weights).
+  std::vector<std::pair<Linear*, std::shared_ptr<adapters::Lora>>> loras;
+  for (Linear* l : matching(impl_->body, o.target_suffixes)) loras.emplace_back(l, read_lora(weights, dir, *l, o.alpha, at::kFloat, impl_->device));
+  for (auto& [l, lora] : loras) l->add_delta(lora->delta_weight(), scale);  // (out, in)
 }
 
 void CausalLM::save_lora(const std::string& file) const {

@@ -102,6 +102,11 @@ class CausalLM {
   void add_lora(const LoraOptions& options);
   // peft's adapter_model.safetensors in `dir`, for a config read from adapter_config.json.
   void load_lora(const std::string& dir, const LoraOptions& options);
+  // Weight soups: W += scale * (alpha / r) B A for every module of the peft adapter in `dir`
+  // (A (r, in), B (out, r); Conv1D's transposed storage handled), folded into the base weights
+  // with no adapter attached. Calls with weights w_i give W0 + sum_i w_i dW_i (Rewarded Soups'
+  // interpolation of LoRA experts). Nothing changes when a module's tensors are missing or misfit.
+  void merge_lora_from(const std::string& dir, const LoraOptions& options, double scale);
   void save_lora(const std::string& file) const;
   void set_adapters_enabled(bool enabled);
   void merge_adapters();

@@ -29,18 +29,22 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
 
 void Linear::merge() {
   if (!adapter || merged) return;
-  at::NoGradGuard no_grad;
-  const at::Tensor d = adapter->delta_weight();  // (out, in)
-  weight.add_(conv1d ? d.t() : d);
+  add_delta(adapter->delta_weight(), 1.0);
   merged = true;
 }
 
 void Linear::unmerge() {
   if (!adapter || !merged) return;
-  at::NoGradGuard no_grad;
-  const at::Tensor d = adapter->delta_weight();
-  weight.sub_(conv1d ? d.t() : d);
+  add_delta(adapter->delta_weight(), -1.0);
   merged = false;
+}
+
+void Linear::add_delta(const at::Tensor& delta, double scale) {
+  if (delta.dim() != 2 || delta.size(0) != out_features() || delta.size(1) != in_features())
+    throw InvalidArgument(name + ": a weight delta must be (" + std::to_string(out_features()) + ", " + std::to_string(in_features()) + ")");
+  at::NoGradGuard no_grad;
+  const at::Tensor d = delta.to(weight.device(), weight.scalar_type());  // (out, in)
+  weight.add_(conv1d ? d.t() : d, scale);                               // Conv1D stores (in, out)
 }
 
 }  // namespace moalign::model

@@ -28,6 +28,11 @@ struct Linear {
   // Folds the adapter into W (or takes it back out); forward then skips the adapter term.
   void merge();
   void unmerge();
+
+  // W += scale * delta, for a delta (out, in) in nn.Linear's layout whatever the storage (Conv1D
+  // stores W^T); the delta is cast to W's dtype and device. merge, unmerge and weight soups
+  // (CausalLM::merge_lora_from) all go through here. No autograd.
+  void add_delta(const at::Tensor& delta, double scale);
 };
 
 }  // namespace moalign::model
