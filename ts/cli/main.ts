@@ -13,6 +13,7 @@ import { registerLogprobs } from './logprobs.js';
 import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
 import { registerScoreData } from './score-data.js';
+import { registerSoups } from './soups.js';
 import { registerParetoHqd } from './paretohqd.js';
 import { registerRic } from './ric.js';
 import { registerSftBaseline } from './sft.js';
@@ -43,6 +44,7 @@ registerTask(program);
 registerParetoHqd(program);
 registerRic(program);
 registerSftBaseline(program);
+registerSoups(program);
 registerEval(program);
 registerCompare(program);
 
