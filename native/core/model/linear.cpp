@@ -29,12 +29,14 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
 
 void Linear::merge() {
   if (!adapter || merged) return;
+  at::NoGradGuard no_grad;
   add_delta(adapter->delta_weight(), 1.0);
   merged = true;
 }
 
 void Linear::unmerge() {
   if (!adapter || !merged) return;
+  at::NoGradGuard no_grad;
   add_delta(adapter->delta_weight(), -1.0);
   merged = false;
 }

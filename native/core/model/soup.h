@@ -14,6 +14,7 @@ namespace moalign::model {
 // float32 and stored as `dtype` ("float32", "bfloat16", "float16"; "" keeps each tensor's dtype
 // in the first checkpoint); other tensors (integer buffers) must be equal in every checkpoint and are copied.
 // Throws, writing nothing, when the checkpoints differ in names, shapes or integer contents.
+// Memory: the float32 sum of every tensor is held until the file is written (one model's worth).
 void interpolate_checkpoints(const std::vector<std::string>& dirs, const std::vector<double>& weights, const std::string& stem,
                              const std::string& out_file, const std::string& dtype = "");
 
