@@ -125,6 +125,51 @@ describe('hypervolume = slicing where inclusion–exclusion cannot go (n = 13..2
   }
 });
 
+describe('m = 5: the q5 sweep with 4-D one-contributions = slicing on larger sets (n = 20..60)', () => {
+  // Rows scaled onto the simplex form a front (no row dominates another), which keeps every 4-D
+  // one-contribution busy; uniform rows bring dominated points; grids bring ties in every
+  // coordinate, and duplicates. Scaled and rounded onto a grid: a front with ties.
+  const onSimplex = (pts: Rows, gridSteps = 0) =>
+    pts.map((p) => {
+      const sum = p.reduce((a, b) => a + b, 0) || 1;
+      return p.map((v) => (gridSteps ? Math.round((v / sum) * gridSteps) : v / sum));
+    });
+
+  it('fronts and uniform sets, continuous coordinates, within 1e-12 relative', () => {
+    const next = rng(3600);
+    for (let trial = 0; trial < 6; trial++) {
+      const rows = randomRows(20 + 8 * trial, 5, next); // 20..60 rows
+      expectOracle(hvSlicing, trial % 2 ? rows : onSimplex(rows), randomRef(5, next, 0), 0);
+    }
+  });
+
+  it('grids and grid fronts with ties and duplicates, exactly', () => {
+    const next = rng(3700);
+    for (let trial = 0; trial < 8; trial++) {
+      const levels = 3 + (trial % 4);
+      const rows = randomRows(30 + 3 * trial, 5, next, levels);
+      const pts = trial % 2 ? rows : onSimplex(rows, 2 * levels);
+      for (let k = 0; k < 5; k++) pts.push([...pts[Math.floor(next() * pts.length)]]); // up to 56 rows
+      expectOracle(hvSlicing, pts, randomRef(5, next, 1), levels);
+    }
+  });
+
+  it('runs of equal q3 in a clipped base enter in (q2, q1) order, whatever the row order', () => {
+    const tied = [[3, 2, 1, 1, 1], [2, 2, 2, 3, 2], [2, 1, 2, 3, 3], [3, 2, 3, 2, 1], [2, 3, 2, 1, 2], [3, 1, 2, 2, 2]];
+    const ref = [0, 0, 0, 0, 0];
+    const want = hvInclusionExclusion(tied, ref);
+    const next = rng(3800);
+    for (let trial = 0; trial < 60; trial++) {
+      const rows = tied.map((p) => [...p]);
+      for (let i = rows.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [rows[i], rows[j]] = [rows[j], rows[i]];
+      }
+      expect(hypervolume(rows, { ref }).hypervolume, JSON.stringify(rows)).toBe(want);
+    }
+  });
+});
+
 describe('minimisation', () => {
   it('minimise: true negates points and ref on every objective', () => {
     const next = rng(41);

@@ -32,8 +32,7 @@ double build_base(hv4dplus::Sweep& sweep, std::size_t count) {
   return sweep.end_base();
 }
 
-}  // namespace
-
+// hv4d of rows already sorted by q4 descending.
 double hv4d_sorted(const double* q, std::size_t n) {
   if (n == 0) return 0;
   thread_local hv4dplus::Sweep sweep;
@@ -57,6 +56,8 @@ double hv4d_sorted(const double* q, std::size_t n) {
   }
   return hv;
 }
+
+}  // namespace
 
 double hv4d(double* q, std::size_t n) {
   thread_local std::vector<std::array<double, 4>> rows;

@@ -11,8 +11,8 @@ double hv1d(const double* q, std::size_t n);          // max q
 double hv2d(double* q, std::size_t n);                // sort + sweep, O(n log n)
 double hv3d(double* q, std::size_t n);                // sweep on q3 over a 2-D staircase, O(n log n)
 double hv4d(double* q, std::size_t n);                // HV4D+: sweep on q4, 3-D exclusive contributions, O(n^2)
-double hv4d_sorted(const double* q, std::size_t n);   // hv4d of rows already sorted by q4 descending
-double hv_wfg(double* q, std::size_t n, std::size_t m);  // m >= 5: WFG with slicing, small-n inclusion-exclusion
+double hv5d(double* q, std::size_t n);                // sweep on q5, a 4-D one-contribution by HV4D+ per point, O(n^2) each
+double hv_wfg(double* q, std::size_t n, std::size_t m);  // m >= 6: WFG with slicing, small-n inclusion-exclusion
 
 // Dispatches on m.
 double hv_shifted(double* q, std::size_t n, std::size_t m);

@@ -1,8 +1,8 @@
-// m >= 5: WFG (While, Bradstreet, Barone 2012) with slicing. With the rows sorted by the last
+// m >= 6: WFG (While, Bradstreet, Barone 2012) with slicing. With the rows sorted by the last
 // coordinate ascending, HV = sum_k excl(Q[k] | Q[k+1..]), and every point of Q[k]'s limit set
 // {min(Q[k], Q[j]) : j > k} has the last coordinate of Q[k], which factors out:
 //   excl = Q[k].m * (box_{m-1}(Q[k]) - HV_{m-1}(nondominated(limit set)))
-// The recursion bottoms out in the 4-D/3-D kernels; tiny sets use inclusion-exclusion.
+// The recursion bottoms out in the 5-D sweep (hv5d.cpp); tiny sets use inclusion-exclusion.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -62,7 +62,7 @@ std::size_t keep_nondominated(std::vector<double>& t, std::size_t n, std::size_t
 
 double hv_wfg(double* q, std::size_t n, std::size_t m) {
   if (n == 0) return 0;
-  if (m <= 4) return hv_shifted(q, n, m);
+  if (m <= 5) return hv_shifted(q, n, m);
   if (n == 1) return box_volume(q, m);
   if (n <= kInclusionExclusionMaxRows) {
     std::vector<double> stack;
@@ -77,22 +77,13 @@ double hv_wfg(double* q, std::size_t n, std::size_t m) {
   for (std::size_t k = 0; k < n; ++k) std::copy_n(q + order[k] * m, m, sorted.data() + k * m);
 
   const std::size_t d = m - 1;  // the limit sets' dimension
-  // For m = 5 the limit sets go to HV4D+ already sorted by their 4th coordinate, with no sort per
-  // set: min(a4, b4) is a4 for every b with b4 >= a4 (a tie, in any order) and b4 otherwise, so
-  // visiting the later rows in order of b4 descending yields each limit set in order.
-  std::vector<std::uint32_t> visit(n);
-  std::iota(visit.begin(), visit.end(), 0u);
-  if (d == 4) std::sort(visit.begin(), visit.end(), [&](std::uint32_t a, std::uint32_t b) { return sorted[a * m + 3] > sorted[b * m + 3]; });
   double total = 0;
   std::vector<double> limit;
   for (std::size_t k = 0; k < n; ++k) {
     const double* a = sorted.data() + k * m;
     limit.clear();
     bool covered = false;  // a later row weakly dominates a in the first d coordinates
-    // In row order (m > 5) the later rows start at k + 1; sorted by b4 they are anywhere.
-    for (std::size_t t = d == 4 ? 0 : k + 1; t < n && !covered; ++t) {
-      const std::size_t j = visit[t];
-      if (j <= k) continue;
+    for (std::size_t j = k + 1; j < n && !covered; ++j) {
       const double* b = sorted.data() + j * m;
       bool b_covers = true;
       for (std::size_t i = 0; i < d; ++i) {
@@ -103,9 +94,8 @@ double hv_wfg(double* q, std::size_t n, std::size_t m) {
       covered = b_covers;
     }
     if (covered) continue;  // nothing of a's slab is exclusive
-    const std::size_t t = limit.size() / d;
-    // The 3-D and 4-D kernels skip dominated rows at O(n) each; filtering first would cost O(n^2).
-    const double limit_hv = d == 4 ? hv4d_sorted(limit.data(), t) : hv_wfg(limit.data(), keep_nondominated(limit, t, d), d);
+    // Filtering first pays for itself even at d = 5: hv5d sorts and sweeps every row it is given.
+    const double limit_hv = hv_shifted(limit.data(), keep_nondominated(limit, limit.size() / d, d), d);
     total += a[m - 1] * (box_volume(a, d) - limit_hv);
   }
   return total;
@@ -117,6 +107,7 @@ double hv_shifted(double* q, std::size_t n, std::size_t m) {
     case 2: return hv2d(q, n);
     case 3: return hv3d(q, n);
     case 4: return hv4d(q, n);
+    case 5: return hv5d(q, n);
     default: return hv_wfg(q, n, m);
   }
 }
