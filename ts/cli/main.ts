@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../paths.js';
 import { registerCompare } from './compare.js';
+import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
@@ -31,6 +32,7 @@ const program = new Command('moalign')
     const threads = cmd.opts<{ threads?: string }>().threads;
     if (threads !== undefined) process.env.MOALIGN_NUM_THREADS = threads;
   });
+registerDemo(program);
 registerDoctor(program);
 registerHv(program);
 registerPareto(program);

@@ -1,8 +1,8 @@
-// What `moalign ric` and `moalign sft-baseline` share with `moalign paretohqd`: the config from
+// What the method commands share (moalign paretohqd, ric, soups, sft-baseline): the config from
 // --config and --task, progress bars for the method's events, Ctrl-C that keeps finished steps.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { MethodEvent, MethodHooks } from '../methods/events.js';
+import { readJsonFile } from '../util/json-file.js';
 import { onInterrupt } from './interrupt.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
@@ -24,14 +24,42 @@ export function methodOptions(command: Command, name: string, configDoc: string)
 
 /** The config the options name: --config's file with --task set over it. */
 export function methodConfig(opts: MethodCliOptions): Record<string, unknown> {
-  const config = opts.config ? (JSON.parse(readFileSync(opts.config, 'utf8')) as Record<string, unknown>) : {};
+  const config = opts.config ? (readJsonFile(opts.config) as Record<string, unknown>) : {};
   if (opts.task) config.task = opts.task;
   if (config.task === undefined && config.data === undefined) throw new Error('give --task DIR (a built-in task folder) or --config FILE');
   return config;
 }
 
-/** Runs `method` with progress on stderr; Ctrl-C stops it at a safe point (exit code 130). */
-export async function runMethod(label: string, out: string, method: { runAll(hooks: MethodHooks): Promise<unknown> }): Promise<void> {
+/** One method's command. */
+export interface MethodCommand<R> {
+  /** moalign <name>. */
+  name: string;
+  description: string;
+  /** --out's default: runs/<folder>. */
+  folder: string;
+  /** What --config's file holds. */
+  configDoc: string;
+  /** The method as the closing line names it. */
+  label: string;
+  /** The method's run in `out` (its module imported only when the command runs). */
+  open(config: Record<string, unknown>, out: string, options: { overwrite: boolean }): Promise<{ runAll(hooks: MethodHooks): Promise<R> }>;
+  /** What the closing line adds about the result. */
+  summary?: (result: R) => string;
+}
+
+/** Registers `moalign <name>`: the method's options, then its run with runMethod. */
+export function registerMethod<R>(program: Command, m: MethodCommand<R>): void {
+  methodOptions(program.command(m.name).description(m.description), m.folder, m.configDoc).action(async (opts: MethodCliOptions) => {
+    const config = methodConfig(opts);
+    await runMethod(m.label, opts.out, await m.open(config, opts.out, { overwrite: opts.overwrite }), m.summary);
+  });
+}
+
+/**
+ * Runs `method` with progress on stderr; Ctrl-C stops it at a safe point (exit code 130). The
+ * closing line says how long it took, then `summary` of its result when given.
+ */
+export async function runMethod<R>(label: string, out: string, method: { runAll(hooks: MethodHooks): Promise<R> }, summary?: (result: R) => string): Promise<void> {
   const bars = new Map<string, ProgressBar>();
   const stopAll = () => {
     for (const b of bars.values()) b.stop();
@@ -53,7 +81,8 @@ export async function runMethod(label: string, out: string, method: { runAll(hoo
       process.stderr.write(`moalign: ${e.message}\n`);
     } else if (e.kind === 'train') {
       const p = e.progress;
-      bar(`train-${e.index}`, `${e.name} (${e.index + 1}/${e.of}) step`, 'loss {loss} | {tps} tok/s').update(p.step, p.steps, {
+      const title = `${e.stage !== undefined ? `stage ${e.stage} ` : ''}${e.name} (${e.index + 1}/${e.of}) step`;
+      bar(`train-${title}`, title, 'loss {loss} | {tps} tok/s').update(p.step, p.steps, {
         loss: p.loss.toFixed(3),
         tps: Math.round(p.tokensPerSecond),
         remaining: formatSeconds(p.etaSeconds),
@@ -70,9 +99,10 @@ export async function runMethod(label: string, out: string, method: { runAll(hoo
     }
   };
   try {
-    await method.runAll({ signal: interrupt.signal, onProgress });
+    const result = await method.runAll({ signal: interrupt.signal, onProgress });
     stopAll();
-    process.stderr.write(`moalign: ${label} run in ${out} done (${formatSeconds((Date.now() - started) / 1000)}); compare it with: moalign compare ${out}\n`);
+    const took = formatSeconds((Date.now() - started) / 1000);
+    process.stderr.write(`moalign: ${label} run in ${out} done (${summary ? `${took}; ${summary(result)}` : took}); compare it with: moalign compare ${out}\n`);
   } catch (err) {
     if (!interrupt.signal.aborted) throw err;
     process.exitCode = 130;

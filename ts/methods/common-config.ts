@@ -1,5 +1,5 @@
-// Config pieces every SFT-based method shares (RiC, the plain SFT baseline): where the data is,
-// the preference grid, the training and the evaluation, with the design's defaults
+// Config pieces every method shares (ParetoHqD, RiC, Rewarded Soups, the plain SFT baseline): where
+// the data is, the preference grid, the training and the evaluation, with the design's defaults
 // (../shared/design/paretohqd.md §7, §8, §11), and the parsing that lists every problem at once.
 import { z } from 'zod';
 import { checkPreferences, defaultPreferences, parsePreferences } from '../moo/index.js';
@@ -7,6 +7,14 @@ import { dataConfig } from './inputs.js';
 
 /** Exactly one of `task` and `data`; refine a schema that has both with it. */
 export const TASK_OR_DATA = [(c: { task?: unknown; data?: unknown }) => (c.task === undefined) !== (c.data === undefined), 'give exactly one of "task" (a built-in task folder) or "data"'] as const;
+
+/**
+ * Under `data`, `trainPrompts` is needed (when `when` holds) by a method that answers them while
+ * it trains; refine a schema with it: `.refine(...trainPromptsRequired('why'))`.
+ */
+export function trainPromptsRequired<C = unknown>(why: string, when: (config: C) => boolean = () => true): [(config: C & { data?: { trainPrompts?: string } }) => boolean, { path: string[]; message: string }] {
+  return [(c) => c.data === undefined || c.data.trainPrompts !== undefined || !when(c), { path: ['data', 'trainPrompts'], message: `missing: ${why}` }];
+}
 
 /** The task folder or the data, as a schema shape. */
 export const inputFields = {

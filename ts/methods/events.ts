@@ -1,19 +1,31 @@
-// What a method's run reports while it works (RiC, the SFT baseline; the CLI draws it as progress
-// bars), and the hooks every runAll takes.
+// What a method's run reports while it works (every method; the CLI draws it as progress bars,
+// ts/cli/method-command.ts), and the hooks every runAll takes.
 import type { TrainProgress } from '../engine/trainer.js';
 import type { EvalProgress } from '../eval/index.js';
 
 export type MethodEvent =
   /** A step starts (skipped steps say nothing). */
   | { kind: 'step'; step: string; message: string }
-  /** A training run: `name` labels it ("offline", "online 1"), `index` of `of` runs in the whole method. */
-  | { kind: 'train'; name: string; index: number; of: number; progress: TrainProgress }
+  /**
+   * A training run: `name` labels it ("offline", "online 1", "expert positivity"), `index` of `of`
+   * runs (in the whole method, or in its `stage` when it trains in stages, as ParetoHqD does).
+   */
+  | { kind: 'train'; name: string; stage?: number; index: number; of: number; progress: TrainProgress }
   | { kind: 'generate'; name: string; done: number; total: number }
   | { kind: 'score'; done: number; total: number }
   | { kind: 'evaluate'; progress: EvalProgress };
 
-export interface MethodHooks {
-  onProgress?: (event: MethodEvent) => void;
+/** The events of one kind. */
+export type MethodEventOf<K extends MethodEvent['kind']> = Extract<MethodEvent, { kind: K }>;
+
+/** The hooks of a method's runAll; a method whose events carry more fields narrows `E`. */
+export interface MethodHooks<E extends MethodEvent = MethodEvent> {
+  onProgress?: (event: E) => void;
   /** Aborting stops the run at a safe point; finished steps are kept and a re-run continues. */
   signal?: AbortSignal;
+}
+
+/** `say(step, message)`: reports through `hooks` that a step starts. */
+export function stepReporter(hooks: MethodHooks<MethodEventOf<'step'>>): (step: string, message: string) => void {
+  return (step, message) => hooks.onProgress?.({ kind: 'step', step, message });
 }

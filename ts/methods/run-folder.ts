@@ -3,9 +3,10 @@
 // (and whose files are all there) is skipped; anything else runs again from its start. A folder
 // that holds a run of another config is never reused silently.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeTextAtomicSync } from '../util/atomic-file.js';
+import { readJsonFile } from '../util/json-file.js';
 
 const RUN_FILE = 'run.json';
 const STATE_FILE = 'steps.json';
@@ -33,7 +34,7 @@ export class RunFolder {
     readonly hash: string,
   ) {
     const state = join(dir, STATE_FILE);
-    this.steps = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as Record<string, StepRecord>) : {};
+    this.steps = existsSync(state) ? (readJsonFile(state) as Record<string, StepRecord>) : {};
   }
 
   /**
@@ -46,7 +47,7 @@ export class RunFolder {
     mkdirSync(dir, { recursive: true });
     const runFile = join(dir, RUN_FILE);
     if (existsSync(runFile)) {
-      const previous = JSON.parse(readFileSync(runFile, 'utf8')) as { method?: string; configHash?: string };
+      const previous = readJsonFile(runFile) as { method?: string; configHash?: string };
       if (previous.method === method && previous.configHash === hash) return new RunFolder(dir, method, hash);
       if (!options.overwrite)
         throw new Error(`${dir} holds a ${previous.method ?? 'moalign'} run with another config; choose another folder, or pass overwrite (--overwrite) to replace it`);

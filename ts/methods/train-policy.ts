@@ -2,6 +2,7 @@
 // the adapter or model to continue), add LoRA, train with a checkpoint next to the output (so an
 // interrupted run resumes mid-way), save the adapter (or the full model), drop the checkpoint.
 import { rmSync } from 'node:fs';
+import type { Sample } from '../data/records.js';
 import { CausalLM, type TextPair } from '../engine/causal-lm.js';
 import { Trainer, type TrainProgress } from '../engine/trainer.js';
 import { TRAIN_CURVES_FILE } from '../report/compare.js';
@@ -35,6 +36,12 @@ export const LOSSES_FILE = 'losses.json';
 /** The file whose presence says the training into `out` finished (a run step's file). */
 export function trainedMarker(out: string): string {
   return `${out}/${LOSSES_FILE}`;
+}
+
+/** The (prompt, response) pairs SFT trains on: of every sample, or of the rows `indices` in that order. */
+export function textPairs(samples: readonly Pick<Sample, 'prompt' | 'response'>[], indices?: readonly number[]): TextPair[] {
+  const pair = (s: Pick<Sample, 'prompt' | 'response'>): TextPair => ({ prompt: s.prompt, response: s.response });
+  return indices === undefined ? samples.map(pair) : indices.map((i) => pair(samples[i]));
 }
 
 /** Trains and saves the adapter (or model) in `run/out`, then its losses; returns the loss of every step. */

@@ -9,36 +9,34 @@
 //   evaluate  every ω's final model answers the test prompts (method-agnostic, ts/eval)
 //
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
-import { readFileSync } from 'node:fs';
 import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset, writeTextSamples } from '../../data/dataset.js';
 import { type PromptRecord, type Sample, ScoredDataset } from '../../data/records.js';
-import { scoreSamples } from '../../data/scorers/index.js';
 import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
-import type { TrainProgress } from '../../engine/trainer.js';
-import type { EvalProgress, PoliciesFile } from '../../eval/index.js';
+import type { PoliciesFile } from '../../eval/index.js';
 import { formatPreference, selectParetoHq, type SelectionRecord } from '../../moo/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
+import { readJsonFile } from '../../util/json-file.js';
 import { Rng } from '../../util/rng.js';
 import { answerPrompts } from '../answer.js';
 import { resolvePreferences } from '../common-config.js';
+import { type MethodEventOf, type MethodHooks, stepReporter } from '../events.js';
 import { evaluateStep, writePolicies } from '../finish.js';
-import { inputScorers, resolveInputs } from '../inputs.js';
+import { resolveInputs, scoreWithInputs, trainPromptsOf } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
-import { trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
+import { textPairs, trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
 import { type ParetoHqdConfig, type ParetoHqdConfigInput, resolveParetoHqdConfig } from './config.js';
 
-/** What the run reports while it works. */
+/**
+ * What the run reports while it works (a MethodEvent): each training run and each
+ * representative's answers are named "ω (…)" and carry the preference; training runs carry their
+ * stage, and `index` counts within it.
+ */
 export type ParetoHqdEvent =
-  | { kind: 'step'; step: string; message: string }
-  | { kind: 'train'; stage: 1 | 2; preference: number[]; index: number; of: number; progress: TrainProgress }
-  | { kind: 'generate'; preference: number[]; done: number; total: number }
-  | { kind: 'score'; done: number; total: number }
-  | { kind: 'evaluate'; progress: EvalProgress };
+  | MethodEventOf<'step' | 'score' | 'evaluate'>
+  | (MethodEventOf<'train'> & { stage: 1 | 2; preference: number[] })
+  | (MethodEventOf<'generate'> & { preference: number[] });
 
-export interface RunHooks {
-  onProgress?: (event: ParetoHqdEvent) => void;
-  signal?: AbortSignal;
-}
+export type RunHooks = MethodHooks<ParetoHqdEvent>;
 
 export { isDegenerate } from '../answer.js';
 
@@ -63,7 +61,7 @@ export class ParetoHqD {
   /** Runs (or finishes) every step; returns the policies file written for the evaluation. */
   async runAll(hooks: RunHooks = {}): Promise<PoliciesFile> {
     const inputs = resolveInputs(this.config);
-    const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
+    const say = stepReporter(hooks);
     const m = inputs.objectives.length;
     const grid = resolvePreferences(this.config.preferences, m);
     const reps = representatives(m);
@@ -83,12 +81,12 @@ export class ParetoHqD {
       const out = `stage1/pref-${i}`;
       await this.run.step(`stage1-train-${i}`, [trainedMarker(out)], async () => {
         say(`stage1-train-${i}`, `stage 1: training ω = ${fmt(w)} on ${stage1.selections[i].indices.length} samples`);
-        await this.train(inputs.baseModel, undefined, pairsOf(pool, stage1.selections[i].indices), out, 1, w, i, trained.length, hooks);
+        await this.train(inputs.baseModel, undefined, textPairs(pool.samples, stage1.selections[i].indices), out, 1, w, i, trained.length, hooks);
       });
     }
 
     // augmentation: the representatives answer the same training prompts
-    const { prompts: allTrain } = await readPrompts(inputs.trainPrompts);
+    const { prompts: allTrain } = await readPrompts(trainPromptsOf(inputs));
     const shared = new Rng(this.config.augmentation.seed).shuffle([...allTrain]).slice(0, this.config.augmentation.prompts);
     for (const rep of reps) {
       const i = trained.findIndex((w) => samePreference(w, rep));
@@ -107,13 +105,7 @@ export class ParetoHqD {
         samples.push(...(await readTextSamples(this.run.path(`augment/generated-${i}.jsonl`))).samples);
       }
       say('augment-score', `scoring ${samples.length} generated responses`);
-      const scorers = await inputScorers(inputs);
-      try {
-        const scored = await scoreSamples(samples, scorers, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'score', done: p.done, total: p.total }) });
-        await writeScoredDataset(this.run.path(generatedFile), scored, { overwrite: true });
-      } finally {
-        for (const s of scorers) s.dispose?.();
-      }
+      await writeScoredDataset(this.run.path(generatedFile), await scoreWithInputs(inputs, samples, hooks), { overwrite: true });
     });
 
     // stage 2: selection on the generated pool, SFT continuing each ω's stage-1 adapter
@@ -132,23 +124,20 @@ export class ParetoHqD {
       const out = `stage2/pref-${i}`;
       await this.run.step(`stage2-train-${i}`, [trainedMarker(out)], async () => {
         say(`stage2-train-${i}`, `stage 2: training ω = ${fmt(w)} on ${stage2.selections[i].indices.length} samples`);
-        await this.train(inputs.baseModel, this.run.path(`stage1/pref-${i}`), pairsOf(stage2Pool, stage2.selections[i].indices), out, 2, w, i, grid.length, hooks);
+        await this.train(inputs.baseModel, this.run.path(`stage1/pref-${i}`), textPairs(stage2Pool.samples, stage2.selections[i].indices), out, 2, w, i, grid.length, hooks);
       });
     }
 
     // the policies the evaluation loads, and the evaluation itself
-    const policies = await writePolicies(this.run, {
+    const policies = await writePolicies(this.run, inputs, {
       method: 'paretohqd',
-      objectives: inputs.objectives,
-      ...(inputs.task !== undefined && { task: inputs.task }),
       policies: grid.map((preference, i) => ({ preference, ...trainedPolicy(inputs.baseModel, `stage2/pref-${i}`, this.config.training) })),
-      preferenceInput: false,
     });
     await writeTrainCurves(this.run, [
       ...trained.map((w, i) => ({ name: `stage 1 ω ${fmt(w)}`, out: `stage1/pref-${i}` })),
       ...grid.map((w, i) => ({ name: `stage 2 ω ${fmt(w)}`, out: `stage2/pref-${i}` })),
     ]);
-    await evaluateStep(this.run, inputs.testPrompts, this.config.evaluation, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }), say });
+    await evaluateStep(this.run, inputs.testPrompts, this.config.evaluation, hooks);
     return policies;
   }
 
@@ -159,7 +148,7 @@ export class ParetoHqD {
   }
 
   private readSelection(file: string): SelectionRecord {
-    return JSON.parse(readFileSync(this.run.path(file), 'utf8')) as SelectionRecord;
+    return readJsonFile(this.run.path(file)) as SelectionRecord;
   }
 
   /** SFT from the base (stage 1) or from `adapter` (stage 2); writes the adapter (or full model) and its losses to `out`. */
@@ -171,7 +160,7 @@ export class ParetoHqD {
       out,
       training: this.config.training,
       signal: hooks.signal,
-      onProgress: (progress) => hooks.onProgress?.({ kind: 'train', stage, preference: w, index, of, progress }),
+      onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `ω ${fmt(w)}`, stage, preference: w, index, of, progress }),
     });
   }
 
@@ -182,17 +171,13 @@ export class ParetoHqD {
     const answers = await answerPrompts(
       lm,
       prompts.map((p) => p.prompt),
-      { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed: a.seed, signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.({ kind: 'generate', preference: w, done, total }) },
+      { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed: a.seed, signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.({ kind: 'generate', name: `ω ${fmt(w)}`, preference: w, done, total }) },
     );
     return answers.flatMap(({ response, seed }, k): Sample[] => {
       const p = prompts[k];
       return response === undefined ? [] : [{ id: `${p.id}/w${w.map((x) => x.toFixed(3)).join('-')}`, prompt: p.prompt, response, reference: p.reference, group: p.id, origin: 'generated', generatedBy: { model: adapter, preference: w, seed } }];
     });
   }
-}
-
-function pairsOf(pool: ScoredDataset, indices: readonly number[]): TextPair[] {
-  return indices.map((i) => ({ prompt: pool.samples[i].prompt, response: pool.samples[i].response }));
 }
 
 function concat(a: ScoredDataset, b: ScoredDataset): ScoredDataset {

@@ -1,7 +1,7 @@
 // RiC's options (design: ../shared/design/paretohqd.md §9, §11), with the design's defaults; the
 // resolved config is stored with the run.
 import { z } from 'zod';
-import { evaluationConfig, inputFields, parseConfig, preferencesField, TASK_OR_DATA, trainingConfig, withTaskDefaults } from '../common-config.js';
+import { evaluationConfig, inputFields, parseConfig, preferencesField, TASK_OR_DATA, trainingConfig, trainPromptsRequired, withTaskDefaults } from '../common-config.js';
 import { GAUSSIAN_DRAWS, RIC_PROMPT_FORMAT } from './prompt.js';
 
 const bound = z.number().refine(Number.isFinite, 'must be finite');
@@ -60,7 +60,8 @@ export const ricConfig = z
       .prefault({}),
     evaluation: evaluationConfig,
   })
-  .refine(...TASK_OR_DATA);
+  .refine(...TASK_OR_DATA)
+  .refine(...trainPromptsRequired("RiC's online stage answers the training prompts", (c: { online: { iterations: number } }) => c.online.iterations > 0));
 
 export type RicConfigInput = z.input<typeof ricConfig>;
 export type RicConfig = z.output<typeof ricConfig>;

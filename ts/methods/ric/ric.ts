@@ -13,18 +13,17 @@
 import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset, writeTextSamples } from '../../data/dataset.js';
 import { fitNormaliser, Normaliser } from '../../data/normalise.js';
 import type { Sample, ScoredDataset } from '../../data/records.js';
-import { scoreSamples } from '../../data/scorers/index.js';
 import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
 import type { PoliciesFile } from '../../eval/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
 import { Rng } from '../../util/rng.js';
 import { answerPrompts } from '../answer.js';
 import { resolvePreferences } from '../common-config.js';
-import type { MethodHooks } from '../events.js';
+import { type MethodHooks, stepReporter } from '../events.js';
 import { evaluateStep, writePolicies } from '../finish.js';
-import { inputScorers, type MethodInputs, resolveInputs } from '../inputs.js';
+import { type MethodInputs, resolveInputs, scoreWithInputs, trainPromptsOf } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
-import { trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
+import { textPairs, trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
 import { type RicConfig, type RicConfigInput, resolveRicConfig } from './config.js';
 import { drawGoals, keptRows } from './online.js';
 import { conditionedPrompt, dataBounds, GAUSSIAN_DRAWS, gaussianBounds, roundScore, scoreBlock, targetScores } from './prompt.js';
@@ -67,7 +66,7 @@ export class RiC {
   async runAll(hooks: MethodHooks = {}): Promise<PoliciesFile> {
     const { config: c, run } = this;
     const inputs = resolveInputs(c);
-    const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
+    const say = stepReporter(hooks);
     const m = inputs.objectives.length;
     const grid = resolvePreferences(c.preferences, m);
     const { dataset: pool } = await readScoredDataset(inputs.pool, { objectives: inputs.objectives });
@@ -101,14 +100,11 @@ export class RiC {
       { name: 'offline', out: RIC_FILES.offlineModel },
       ...Array.from({ length: c.online.iterations }, (_, i) => ({ name: `online ${i + 1}`, out: `${onlineDir(i + 1)}/model` })),
     ]);
-    const policies = await writePolicies(run, {
+    const policies = await writePolicies(run, inputs, {
       method: 'ric',
-      objectives: inputs.objectives,
-      ...(inputs.task !== undefined && { task: inputs.task }),
       policies: targets.targets.map((t) => ({ preference: t.preference, ...trainedPolicy(inputs.baseModel, model, c.training), promptSuffix: t.promptSuffix })),
-      preferenceInput: false,
     });
-    await evaluateStep(run, inputs.testPrompts, c.evaluation, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }), say });
+    await evaluateStep(run, inputs.testPrompts, c.evaluation, hooks);
     return policies;
   }
 
@@ -142,13 +138,13 @@ export class RiC {
     const { config: c, run } = this;
     const o = c.online;
     const dir = onlineDir(k);
-    const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
+    const say = stepReporter(hooks);
     const seed = o.seed + 1000 * k;
     const files = { answers: `${dir}/answers.jsonl`, scored: `${dir}/scored.jsonl`, kept: `${dir}/kept.jsonl`, train: `${dir}/train.jsonl`, model: `${dir}/model` };
 
     await run.step(`online-${k}-generate`, [files.answers], async () => {
       const rng = new Rng(seed);
-      const { prompts: all } = await readPrompts(inputs.trainPrompts);
+      const { prompts: all } = await readPrompts(trainPromptsOf(inputs));
       const prompts = rng.shuffle([...all]).slice(0, o.prompts);
       const goals = drawGoals(prompts.length, inputs.objectives.length, o.goalBounds, rng);
       say(`online-${k}-generate`, `online ${k}: answering ${prompts.length} goal-conditioned prompts`);
@@ -170,13 +166,7 @@ export class RiC {
     await run.step(`online-${k}-score`, [files.scored], async () => {
       const { samples } = await readTextSamples(run.path(files.answers));
       say(`online-${k}-score`, `online ${k}: scoring ${samples.length} answers`);
-      const scorers = await inputScorers(inputs);
-      try {
-        const scored = await scoreSamples(samples, scorers, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'score', done: p.done, total: p.total }) });
-        await writeScoredDataset(run.path(files.scored), scored, { overwrite: true });
-      } finally {
-        for (const s of scorers) s.dispose?.();
-      }
+      await writeScoredDataset(run.path(files.scored), await scoreWithInputs(inputs, samples, hooks), { overwrite: true });
     });
 
     await run.step(`online-${k}-data`, [files.kept, files.train], async () => {
@@ -230,7 +220,7 @@ export class RiC {
 /** The (prompt, response) pairs of a text-samples file. */
 async function readPairs(file: string): Promise<TextPair[]> {
   const { samples } = await readTextSamples(file, { dedupe: false });
-  return samples.map((s) => ({ prompt: s.prompt, response: s.response }));
+  return textPairs(samples);
 }
 
 function indicesOf(mask: readonly boolean[]): number[] {

@@ -9,11 +9,11 @@
 import { readScoredDataset } from '../../data/dataset.js';
 import type { PoliciesFile } from '../../eval/index.js';
 import { resolvePreferences } from '../common-config.js';
-import type { MethodHooks } from '../events.js';
+import { type MethodHooks, stepReporter } from '../events.js';
 import { evaluateStep, writePolicies } from '../finish.js';
 import { resolveInputs } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
-import { trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
+import { textPairs, trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
 import { resolveSftBaselineConfig, type SftBaselineConfig, type SftBaselineConfigInput } from './config.js';
 
 /** The trained model's folder, relative to the run folder. */
@@ -33,7 +33,7 @@ export class SftBaseline {
   async runAll(hooks: MethodHooks = {}): Promise<PoliciesFile> {
     const { config: c, run } = this;
     const inputs = resolveInputs(c);
-    const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
+    const say = stepReporter(hooks);
     const grid = resolvePreferences(c.preferences, inputs.objectives.length);
 
     await run.step('train', [trainedMarker(SFT_MODEL_DIR)], async () => {
@@ -41,7 +41,7 @@ export class SftBaseline {
       say('train', `SFT on the whole pool: ${pool.size} samples`);
       await trainPolicy(run, {
         base: inputs.baseModel,
-        data: pool.samples.map((s) => ({ prompt: s.prompt, response: s.response })),
+        data: textPairs(pool.samples),
         out: SFT_MODEL_DIR,
         training: c.training,
         signal: hooks.signal,
@@ -50,14 +50,11 @@ export class SftBaseline {
     });
 
     await writeTrainCurves(run, [{ name: 'sft', out: SFT_MODEL_DIR }]);
-    const policies = await writePolicies(run, {
+    const policies = await writePolicies(run, inputs, {
       method: 'sft',
-      objectives: inputs.objectives,
-      ...(inputs.task !== undefined && { task: inputs.task }),
       policies: grid.map((preference) => ({ preference, ...trainedPolicy(inputs.baseModel, SFT_MODEL_DIR, c.training) })),
-      preferenceInput: false,
     });
-    await evaluateStep(run, inputs.testPrompts, c.evaluation, { signal: hooks.signal, onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }), say });
+    await evaluateStep(run, inputs.testPrompts, c.evaluation, hooks);
     return policies;
   }
 }

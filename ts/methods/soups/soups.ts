@@ -10,37 +10,30 @@
 //
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
 import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { readScoredDataset } from '../../data/dataset.js';
 import type { ScoredDataset } from '../../data/records.js';
-import { parseObjectiveSpecs } from '../../data/scorers/index.js';
-import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
+import { CausalLM } from '../../engine/causal-lm.js';
 import { interpolateAdapterFactors, interpolateModels } from '../../engine/soup.js';
-import { Trainer, type TrainProgress } from '../../engine/trainer.js';
-import { EVAL_FILES, evaluateRun, type EvalProgress, type PoliciesFile } from '../../eval/index.js';
-import { checkPreferences, defaultPreferences, formatPreference, parsePreferences } from '../../moo/index.js';
-import { TRAIN_CURVES_FILE, type TrainCurves } from '../../report/compare.js';
-import { readTaskManifest, TASK_FILES } from '../../task/build.js';
+import type { PoliciesFile } from '../../eval/index.js';
+import { formatPreference } from '../../moo/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
-import { readJsonFile } from '../../util/json-file.js';
+import { resolvePreferences } from '../common-config.js';
+import { type MethodEventOf, type MethodHooks, stepReporter } from '../events.js';
+import { evaluateStep, writePolicies } from '../finish.js';
+import { resolveInputs } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
+import { textPairs, trainedMarker, trainPolicy, writeTrainCurves } from '../train-policy.js';
 import { DPO_NOT_AVAILABLE, resolveSoupsConfig, type SoupsConfig, type SoupsConfigInput } from './config.js';
 
-/** What the run reports while it works. */
-export type SoupsEvent =
-  | { kind: 'step'; step: string; message: string }
-  | { kind: 'train'; objective: string; index: number; of: number; progress: TrainProgress }
-  | { kind: 'evaluate'; progress: EvalProgress };
+/** What the run reports while it works (a MethodEvent); each expert's training is named "expert <objective>" and carries the objective. */
+export type SoupsEvent = MethodEventOf<'step' | 'evaluate'> | (MethodEventOf<'train'> & { objective: string });
 
-export interface SoupsHooks {
-  onProgress?: (event: SoupsEvent) => void;
-  signal?: AbortSignal;
-}
+export type SoupsHooks = MethodHooks<SoupsEvent>;
 
 /** The expert trainers the design names (§10); only "sftTop" runs today. */
 export type ExpertTrainer = 'sftTop' | 'dpo';
 
-/** `experts/<objective>/expert.json`: how an expert was trained. */
+/** `experts/<objective>/expert.json`: how an expert was trained (its losses are in losses.json beside it). */
 export interface ExpertRecord {
   objective: string;
   trainer: ExpertTrainer;
@@ -49,25 +42,10 @@ export interface ExpertRecord {
   indices: number[];
   /** The lowest reward among them. */
   minReward: number;
-  /** Training loss per optimiser step. */
-  losses: number[];
 }
 
 /** policies.json of a Rewarded Soups run: the common fields plus how its models were made. */
 export type SoupsPoliciesFile = PoliciesFile & { expertTrainer: ExpertTrainer; interpolation: SoupsConfig['interpolation'] | 'weights' };
-
-/** The data a run works on, resolved from a task folder or the config's `data`. */
-interface Inputs {
-  objectives: string[];
-  /** Scorers of objectives that are not built in, as policies.json's `scorers` (absolute paths). */
-  scorers?: Record<string, string>;
-  pool: string;
-  testPrompts: string;
-  baseModel: string;
-  task?: string;
-}
-
-const DEFAULT_LORA_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
 
 /**
  * The rows of the `fraction` best samples of `pool` by objective `j` (⌈fraction·n⌉, at least one),
@@ -107,122 +85,54 @@ export class RewardedSoups {
 
   /** Runs (or finishes) every step; returns the policies file written for the evaluation. */
   async runAll(hooks: SoupsHooks = {}): Promise<SoupsPoliciesFile> {
-    const inputs = this.inputs();
-    const say = (step: string, message: string) => hooks.onProgress?.({ kind: 'step', step, message });
+    const { config: c, run } = this;
+    const inputs = resolveInputs(c);
+    const say = stepReporter(hooks);
     const m = inputs.objectives.length;
-    const p = this.config.preferences;
-    const grid = p === undefined ? defaultPreferences(m) : typeof p === 'string' ? parsePreferences(p, m) : checkPreferences(p, m);
+    const grid = resolvePreferences(c.preferences, m);
     const { dataset: pool } = await readScoredDataset(inputs.pool, { objectives: inputs.objectives });
-    const trainer = this.config.expertTrainer ?? (hasResponsePairs(pool) ? 'dpo' : 'sftTop');
+    const trainer = c.expertTrainer ?? (hasResponsePairs(pool) ? 'dpo' : 'sftTop');
     if (trainer === 'dpo') throw new Error(`${inputs.pool} holds response pairs, for which the expert trainer defaults to "dpo": ${DPO_NOT_AVAILABLE}; set "expertTrainer": "sftTop"`);
-    const lora = this.config.training.lora !== false;
 
     // experts: one per objective, each from the base model
     const experts = inputs.objectives.map((o) => `experts/${o}`);
     for (const [j, objective] of inputs.objectives.entries()) {
       const out = experts[j];
-      await this.run.step(`expert-${objective}`, [`${out}/${lora ? 'adapter_config.json' : 'config.json'}`, `${out}/expert.json`], async () => {
-        const indices = topByObjective(pool, j, this.config.topFraction);
+      await run.step(`expert-${objective}`, [trainedMarker(out), `${out}/expert.json`], async () => {
+        const indices = topByObjective(pool, j, c.topFraction);
         say(`expert-${objective}`, `expert ${j + 1}/${m}: training on the top ${indices.length} of ${pool.size} samples by ${objective}`);
-        const pairs: TextPair[] = indices.map((i) => ({ prompt: pool.samples[i].prompt, response: pool.samples[i].response }));
-        const losses = await this.train(inputs.baseModel, pairs, out, (progress) => hooks.onProgress?.({ kind: 'train', objective, index: j, of: m, progress }), hooks.signal);
-        const record: ExpertRecord = { objective, trainer, topFraction: this.config.topFraction, indices, minReward: pool.rewards[indices[indices.length - 1] * m + j], losses };
-        await writeTextAtomic(this.run.path(out, 'expert.json'), `${JSON.stringify(record)}\n`);
+        await trainPolicy(run, {
+          base: inputs.baseModel,
+          data: textPairs(pool.samples, indices),
+          out,
+          training: c.training,
+          signal: hooks.signal,
+          onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `expert ${objective}`, objective, index: j, of: m, progress }),
+        });
+        const record: ExpertRecord = { objective, trainer, topFraction: c.topFraction, indices, minReward: pool.rewards[indices[indices.length - 1] * m + j] };
+        await writeTextAtomic(run.path(out, 'expert.json'), `${JSON.stringify(record)}\n`);
       });
     }
 
     // soups: one interpolated model per preference
     for (const [i, w] of grid.entries()) {
       const out = `soups/pref-${i}`;
-      await this.run.step(`soup-${i}`, [`${out}/model.safetensors`, `${out}/config.json`], async () => {
+      await run.step(`soup-${i}`, [`${out}/model.safetensors`, `${out}/config.json`], async () => {
         say(`soup-${i}`, `interpolating the experts for ω = ${formatPreference(w)}`);
         hooks.signal?.throwIfAborted();
-        await this.soup(inputs.baseModel, experts.map((e) => this.run.path(e)), w, this.run.path(out));
+        await this.soup(inputs.baseModel, experts.map((e) => run.path(e)), w, run.path(out));
       });
     }
 
-    const curves: TrainCurves = inputs.objectives.map((o, j) => ({ name: `expert ${o}`, losses: (readJsonFile(this.run.path(experts[j], 'expert.json')) as ExpertRecord).losses }));
-    await writeTextAtomic(this.run.path(TRAIN_CURVES_FILE), `${JSON.stringify(curves)}\n`);
-    const policies: SoupsPoliciesFile = {
+    await writeTrainCurves(run, inputs.objectives.map((o, j) => ({ name: `expert ${o}`, out: experts[j] })));
+    const policies = await writePolicies(run, inputs, {
       method: 'rewarded-soups',
-      objectives: inputs.objectives,
-      ...(inputs.task !== undefined && { task: inputs.task }),
       policies: grid.map((preference, i) => ({ preference, model: `soups/pref-${i}` })),
-      preferenceInput: false,
-      trainSeconds: Object.entries(this.run.timings)
-        .filter(([k]) => !k.startsWith('evaluate'))
-        .reduce((s, [, v]) => s + v, 0),
-      ...(inputs.scorers !== undefined && { scorers: inputs.scorers }),
       expertTrainer: trainer,
-      interpolation: lora ? this.config.interpolation : 'weights',
-    };
-    await writeTextAtomic(this.run.path('policies.json'), `${JSON.stringify(policies, null, 2)}\n`);
-    if (this.config.evaluation.enabled) {
-      await this.run.step('evaluate', [EVAL_FILES.record], async () => {
-        say('evaluate', 'evaluating every preference on the test prompts');
-        const e = this.config.evaluation;
-        await evaluateRun(this.run.dir, {
-          prompts: inputs.testPrompts,
-          limit: e.limit,
-          maxNewTokens: e.maxNewTokens,
-          temperature: e.temperature,
-          topP: e.topP,
-          seed: e.seed,
-          signal: hooks.signal,
-          onProgress: (p) => hooks.onProgress?.({ kind: 'evaluate', progress: p }),
-        });
-      });
-    }
+      interpolation: c.training.lora !== false ? c.interpolation : ('weights' as const),
+    });
+    await evaluateStep(run, inputs.testPrompts, c.evaluation, hooks);
     return policies;
-  }
-
-  private inputs(): Inputs {
-    if (this.config.task !== undefined) {
-      const task = resolve(this.config.task);
-      const manifest = readTaskManifest(task);
-      return {
-        task,
-        objectives: manifest.objectives.map((o) => o.name),
-        pool: join(task, TASK_FILES.pool),
-        testPrompts: join(task, TASK_FILES.testPrompts),
-        baseModel: join(task, TASK_FILES.baseModel),
-      };
-    }
-    const d = this.config.data!;
-    const specs = parseObjectiveSpecs(d.objectives);
-    const custom = specs.flatMap((s) => (s.kind === 'rm' ? [[s.name, `rm:${resolve(s.dir)}`]] : s.kind === 'fn' ? [[s.name, `fn:${resolve(s.file)}`]] : []));
-    return {
-      objectives: specs.map((s) => s.name),
-      ...(custom.length > 0 && { scorers: Object.fromEntries(custom) as Record<string, string> }),
-      pool: resolve(d.pool),
-      testPrompts: resolve(d.testPrompts),
-      baseModel: resolve(d.baseModel),
-    };
-  }
-
-  /** SFT of the base model on `data`; writes the adapter (or the full model) to `out`. Returns the losses. */
-  private async train(base: string, data: TextPair[], out: string, onProgress: (p: TrainProgress) => void, signal?: AbortSignal): Promise<number[]> {
-    const t = this.config.training;
-    using lm = await CausalLM.load(base);
-    if (t.lora !== false) lm.addLora({ targets: t.lora.targets ?? DEFAULT_LORA_TARGETS[lm.info.config.layout], rank: t.lora.rank, alpha: t.lora.alpha, seed: t.seed });
-    const checkpointDir = this.run.path(`${out}.checkpoint`);
-    const report = await new Trainer(lm, {
-      steps: t.steps,
-      batchSize: t.batchSize,
-      lr: t.lr,
-      schedule: t.schedule,
-      warmupSteps: t.warmupSteps,
-      weightDecay: t.weightDecay,
-      maxGradNorm: t.maxGradNorm,
-      seed: t.seed,
-      checkpointDir,
-      checkpointEvery: 50,
-      overlong: 'truncate',
-    }).fit(data, { signal, onProgress });
-    if (t.lora !== false) lm.saveAdapter(this.run.path(out));
-    else lm.save(this.run.path(out));
-    rmSync(checkpointDir, { recursive: true, force: true });
-    return Array.from(report.losses);
   }
 
   /** θ(ω) from the experts (absolute folders), written to the model folder `out`. */
