@@ -1,0 +1,54 @@
+// `moalign demo --quick` as a person runs it, in a temporary folder: it prints the comparison
+// table with a row of numbers for every method, writes report.html with every method's front and
+// the table, and a second run finds everything done and finishes at once with the same table.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const tmp = mkdtempSync(join(tmpdir(), 'moalign-demo-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const out = join(tmp, 'demo');
+const env = { ...process.env, MOALIGN_CACHE_DIR: join(tmp, 'cache') };
+const demo = (timeout: number) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'demo', '--quick', '--out', out], { encoding: 'utf8', env, timeout });
+
+const METHODS = ['paretohqd', 'ric', 'rewarded-soups', 'sft'];
+
+describe('moalign demo --quick', () => {
+  let first: ReturnType<typeof demo>;
+
+  it('runs every method and prints a table with numbers for each', () => {
+    first = demo(600_000);
+    expect(first.status, first.stderr.slice(-3000)).toBe(0);
+    const rows = first.stdout.split('\n');
+    for (const method of METHODS) {
+      const row = rows.find((r) => r.startsWith(`${method} `));
+      expect(row, `a row for ${method}`).toBeDefined();
+      // HV, IP, sparsity, spacing, CR%: five numbers after the name
+      const numbers = row!.trim().split(/\s+/).slice(1, 6).map(Number);
+      expect(numbers.every(Number.isFinite), row).toBe(true);
+      expect(numbers[0]).toBeGreaterThan(0);
+    }
+    expect(first.stderr).toMatch(/moalign demo: done in/);
+  }, 600_000);
+
+  it('writes report.html with the table and every front, and results.json', () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<table id="metrics"');
+    expect(html).toContain('<svg id="fronts"');
+    for (const method of METHODS) expect(html).toContain(`data-series="${method}"`);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.table).toBe(first.stdout.trimEnd());
+    for (const dir of ['task/task.json', 'runs/paretohqd/eval/record.json', 'runs/ric/eval/record.json', 'runs/soups/eval/record.json', 'runs/sft/eval/record.json'])
+      expect(existsSync(join(out, dir)), dir).toBe(true);
+  });
+
+  it('a second run finds every step done and prints the same table', () => {
+    const again = demo(300_000);
+    expect(again.status, again.stderr.slice(-3000)).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+    expect(again.stderr).not.toMatch(/step \d+\/\d+ \| loss/);
+  }, 300_000);
+});
