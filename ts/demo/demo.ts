@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { TrainProgress } from '../engine/trainer.js';
 import type { EvalProgress } from '../eval/evaluate.js';
 import type { MethodEventOf, MethodHooks } from '../methods/events.js';
+import { runtimeInfo } from '../engine/runtime.js';
 import { ParetoHqD } from '../methods/paretohqd/index.js';
 import { RiC } from '../methods/ric/index.js';
 import { SftBaseline } from '../methods/sft/index.js';
@@ -101,7 +102,11 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
   const methods = options.methods ?? [...DEMO_METHODS];
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Record<string, number> = {};
-  if (options.gpu) throw new Error('--gpu: the methods do not take a device yet; run without --gpu (the CPU path is what the demo is sized for)');
+  if (options.gpu) {
+    // every model the pipeline loads follows MOALIGN_DEVICE (ts/engine/causal-lm.ts)
+    if (runtimeInfo().cudaAvailable) process.env.MOALIGN_DEVICE = 'cuda';
+    else emit({ kind: 'step', part: 'demo', message: '--gpu: this libtorch has no CUDA device; running on the CPU' });
+  }
 
   const taskDir = join(out, 'task');
   emit({ kind: 'part', part: 'task', message: `building the built-in task (${objectives} objectives${quick ? ', quick' : ''})` });

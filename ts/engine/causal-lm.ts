@@ -13,7 +13,7 @@ import { Tokenizer } from './tokenizer.js';
 export interface ModelLoadOptions {
   /** Compute dtype. Default 'float32'. */
   dtype?: 'float32' | 'bfloat16' | 'float16';
-  /** 'cpu' (default) or 'cuda', 'cuda:1', ... */
+  /** 'cpu' or 'cuda', 'cuda:1', ... Default: MOALIGN_DEVICE, else 'cpu' (so a whole pipeline can be moved with one setting). */
   device?: string;
   /** A peft adapter folder (adapter_config.json + adapter_model.safetensors) to apply. */
   adapter?: string;
@@ -95,7 +95,7 @@ class LoadedModel {
     const info = readModelInfo(dir, { fresh: options.initSeed !== undefined });
     if (!existsSync(join(dir, 'tokenizer.json'))) throw new Error(`${dir}: no tokenizer.json (moalign needs the model's tokenizer)`);
     const tokenizer = await Tokenizer.load(dir);
-    const model = new (native().CausalLM)(dir, info.config, { dtype: options.dtype, device: options.device, initSeed: options.initSeed });
+    const model = new (native().CausalLM)(dir, info.config, { dtype: options.dtype, device: options.device ?? process.env.MOALIGN_DEVICE ?? 'cpu', initSeed: options.initSeed });
     return { info, tokenizer, model };
   }
 
