@@ -10,7 +10,8 @@ import { readPrompts, readScoredDataset, readTextSamples } from '../../ts/data/d
 import { CausalLM } from '../../ts/engine/causal-lm.js';
 import { loadPolicies, readEvalGenerations, readPoliciesFile } from '../../ts/eval/index.js';
 import { RiC, type RicConfigInput } from '../../ts/methods/ric/index.js';
-import { buildTask, DEFAULT_TASK, TASK_FILES } from '../../ts/task/build.js';
+import { TASK_FILES } from '../../ts/task/build.js';
+import { buildSmallTask, TINY_EVALUATION, TINY_TRAINING } from '../helpers/small-task.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-ric-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,28 +19,16 @@ const task = join(tmp, 'task');
 const objectives = ['positivity', 'fidelity'];
 
 beforeAll(async () => {
-  await buildTask(
-    task,
-    {
-      prompts: { train: 60, test: 12, seed: 0 },
-      baseModel: {
-        tokenizer: { kind: 'bpe', vocabSize: 1024 },
-        model: { layers: 2, width: 64, heads: 2, context: 40 },
-        training: { ...DEFAULT_TASK.baseModel.training, steps: 100, batchSize: 16, warmupSteps: 10 },
-      },
-      pool: { ...DEFAULT_TASK.pool, temperatures: [0.9], steering: { strengths: [4], temperature: 1.0 }, maxNewTokens: 12 },
-    },
-    { cacheRoot: join(tmp, 'cache') },
-  );
+  await buildSmallTask(tmp);
 }, 300_000);
 
-const training = { steps: 6, batchSize: 4, lr: 5e-3, schedule: 'linear', warmupSteps: 0, weightDecay: 0, maxGradNorm: 1, seed: 1, lora: { rank: 4, alpha: 8 } } as const;
+const training = TINY_TRAINING;
 const config: RicConfigInput = {
   task,
   preferences: 'grid:3',
   training,
   online: { iterations: 1, prompts: 30, maxNewTokens: 12, originalSamples: 25, steps: 3, lr: 1e-3, quantile: 0.7 },
-  evaluation: { enabled: true, maxNewTokens: 12, temperature: 1.0, topP: 0.9, seed: 0, limit: 8 },
+  evaluation: TINY_EVALUATION,
 };
 
 /** Reference formatting, written independently of prompt.ts: nearest tenth, "-0.0" never. */

@@ -7,33 +7,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPoliciesFile } from '../../ts/eval/index.js';
 import { SftBaseline, type SftBaselineConfigInput } from '../../ts/methods/sft/index.js';
-import { buildTask, DEFAULT_TASK, TASK_FILES } from '../../ts/task/build.js';
+import { TASK_FILES } from '../../ts/task/build.js';
+import { buildSmallTask, TINY_EVALUATION, TINY_TRAINING } from '../helpers/small-task.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-sft-baseline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const task = join(tmp, 'task');
 
 beforeAll(async () => {
-  await buildTask(
-    task,
-    {
-      prompts: { train: 60, test: 12, seed: 0 },
-      baseModel: {
-        tokenizer: { kind: 'bpe', vocabSize: 1024 },
-        model: { layers: 2, width: 64, heads: 2, context: 40 },
-        training: { ...DEFAULT_TASK.baseModel.training, steps: 100, batchSize: 16, warmupSteps: 10 },
-      },
-      pool: { ...DEFAULT_TASK.pool, temperatures: [0.9], steering: { strengths: [4], temperature: 1.0 }, maxNewTokens: 12 },
-    },
-    { cacheRoot: join(tmp, 'cache') },
-  );
+  await buildSmallTask(tmp);
 }, 300_000);
 
 const config: SftBaselineConfigInput = {
   task,
   preferences: 'grid:3',
-  training: { steps: 6, batchSize: 4, lr: 5e-3, schedule: 'linear', warmupSteps: 0, weightDecay: 0, maxGradNorm: 1, seed: 1, lora: { rank: 4, alpha: 8 } },
-  evaluation: { enabled: true, maxNewTokens: 12, temperature: 1.0, topP: 0.9, seed: 0, limit: 8 },
+  training: TINY_TRAINING,
+  evaluation: TINY_EVALUATION,
 };
 
 describe('the SFT baseline on the built-in task (reduced)', () => {

@@ -11,8 +11,9 @@ import { readScoredDataset, writeScoredDataset } from '../../ts/data/dataset.js'
 import { ScoredDataset } from '../../ts/data/records.js';
 import { CausalLM } from '../../ts/engine/causal-lm.js';
 import { type ExpertRecord, hasResponsePairs, RewardedSoups, type SoupsConfigInput } from '../../ts/methods/soups/index.js';
-import { buildTask, DEFAULT_TASK, TASK_FILES } from '../../ts/task/build.js';
+import { TASK_FILES } from '../../ts/task/build.js';
 import { int64 } from '../helpers/engine-fixtures.js';
+import { buildSmallTask, TINY_EVALUATION, TINY_TRAINING } from '../helpers/small-task.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-soups-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,26 +21,14 @@ const task = join(tmp, 'task');
 const OBJECTIVES = ['positivity', 'fidelity'];
 
 beforeAll(async () => {
-  await buildTask(
-    task,
-    {
-      prompts: { train: 60, test: 12, seed: 0 },
-      baseModel: {
-        tokenizer: { kind: 'bpe', vocabSize: 1024 },
-        model: { layers: 2, width: 64, heads: 2, context: 40 },
-        training: { ...DEFAULT_TASK.baseModel.training, steps: 100, batchSize: 16, warmupSteps: 10 },
-      },
-      pool: { ...DEFAULT_TASK.pool, temperatures: [0.9], steering: { strengths: [4], temperature: 1.0 }, maxNewTokens: 12 },
-    },
-    { cacheRoot: join(tmp, 'cache') },
-  );
+  await buildSmallTask(tmp);
 }, 300_000);
 
 const config: SoupsConfigInput = {
   task,
   preferences: 'grid:3',
-  training: { steps: 6, batchSize: 4, lr: 5e-3, schedule: 'linear', warmupSteps: 0, weightDecay: 0, maxGradNorm: 1, seed: 1, lora: { rank: 4, alpha: 8 } },
-  evaluation: { enabled: true, maxNewTokens: 12, temperature: 1.0, topP: 0.9, seed: 0, limit: 8 },
+  training: TINY_TRAINING,
+  evaluation: TINY_EVALUATION,
 };
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
