@@ -7,6 +7,7 @@ interface DemoCliOptions {
   objectives: '2' | '3';
   quick: boolean;
   gpu: boolean;
+  overwrite: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -20,6 +21,7 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--objectives <n>', '2: positivity, fidelity; 3: + conciseness').choices(['2', '3']).default('2'))
     .option('--quick', 'a first look in a few minutes: a smaller model, task and training, 5 preferences', false)
     .option('--gpu', 'use CUDA when libtorch has it', false)
+    .option('--overwrite', 'replace a task or run folder in --out that was built with other settings', false)
     .action(async (opts: DemoCliOptions) => {
       const { runDemo } = await import('../demo/demo.js');
       let bar: ProgressBar | undefined;
@@ -41,7 +43,7 @@ export function registerDemo(program: Command): void {
       const started = Date.now();
       try {
         const result = await runDemo(
-          { out: opts.out, objectives: Number(opts.objectives) as 2 | 3, quick: opts.quick, gpu: opts.gpu },
+          { out: opts.out, objectives: Number(opts.objectives) as 2 | 3, quick: opts.quick, gpu: opts.gpu, overwrite: opts.overwrite },
           {
             signal: interrupt.signal,
             onEvent: (e) => {

@@ -26,6 +26,8 @@ export interface DemoOptions {
   quick?: boolean;
   /** Train and generate on CUDA when libtorch has it. Default false. */
   gpu?: boolean;
+  /** Replace task and run folders built with other settings (default: refuse them). */
+  overwrite?: boolean;
   /** The methods to run, in order. Default all four. */
   methods?: DemoMethod[];
 }
@@ -52,19 +54,19 @@ const QUICK_TASK: Partial<TaskSettings> = {
   },
 };
 
-/** Per-method settings on top of each method's built-in-task defaults. */
-function methodConfig(method: DemoMethod, task: string, quick: boolean): Record<string, unknown> {
+/** Per-method settings on top of each method's built-in-task defaults; --quick trims them. */
+function methodConfig(method: DemoMethod, task: string, quick: boolean, objectives: 2 | 3): Record<string, unknown> {
   if (!quick) return { task };
-  const evaluation = { limit: 60 };
+  // 5 preferences for 2 objectives; the 6 corners and edge midpoints for 3
+  const base = { task, preferences: objectives === 2 ? 'grid:5' : 'dasDennis:2', evaluation: { limit: 60 } };
   switch (method) {
     case 'paretohqd':
-      return { task, preferences: 'grid:5', training: { steps: 40 }, augmentation: { prompts: 200 }, evaluation };
+      return { ...base, training: { steps: 40 }, augmentation: { prompts: 200 } };
     case 'ric':
-      return { task, preferences: 'grid:5', training: { steps: 120 }, evaluation };
-    case 'soups':
-      return { task, preferences: 'grid:5', training: { steps: 60 }, evaluation };
     case 'sft':
-      return { task, preferences: 'grid:5', training: { steps: 120 }, evaluation };
+      return { ...base, training: { steps: 120 } };
+    case 'soups':
+      return { ...base, training: { steps: 60 } };
   }
 }
 
@@ -73,16 +75,16 @@ interface MethodRun {
   runAll(hooks: MethodHooks): Promise<unknown>;
 }
 
-function methodRun(method: DemoMethod, config: Record<string, unknown>, dir: string): MethodRun {
+function methodRun(method: DemoMethod, config: Record<string, unknown>, dir: string, options: { overwrite?: boolean }): MethodRun {
   switch (method) {
     case 'paretohqd':
-      return new ParetoHqD(config, dir);
+      return new ParetoHqD(config, dir, options);
     case 'ric':
-      return new RiC(config, dir);
+      return new RiC(config, dir, options);
     case 'soups':
-      return new RewardedSoups(config, dir);
+      return new RewardedSoups(config, dir, options);
     case 'sft':
-      return new SftBaseline(config, dir);
+      return new SftBaseline(config, dir, options);
   }
 }
 
@@ -112,6 +114,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
   emit({ kind: 'part', part: 'task', message: `building the built-in task (${objectives} objectives${quick ? ', quick' : ''})` });
   let t0 = Date.now();
   await buildTask(taskDir, { ...(quick ? QUICK_TASK : {}), objectives }, {
+    overwrite: options.overwrite,
     signal: hooks.signal,
     onStep: (_step, message) => emit({ kind: 'step', part: 'task', message }),
     onPretrainProgress: (progress) => emit({ kind: 'train', part: 'task', label: 'pretraining', progress }),
@@ -124,7 +127,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
     const dir = join(out, 'runs', method);
     emit({ kind: 'part', part: method, message: `${method}: training and evaluating` });
     t0 = Date.now();
-    await methodRun(method, methodConfig(method, taskDir, quick), dir).runAll({
+    await methodRun(method, methodConfig(method, taskDir, quick, objectives), dir, { overwrite: options.overwrite }).runAll({
       signal: hooks.signal,
       onProgress: (e) => {
         if (e.kind === 'step') emit({ kind: 'step', part: method, message: e.message });
