@@ -44,10 +44,11 @@ describe('policies.json', () => {
     const written = await writePolicies(run, inputs, { method: 'test', policies: [{ preference: [1, 0, 0], model: 'm' }], extra: 'own' });
     const file = JSON.parse(readFileSync(run.path('policies.json'), 'utf8'));
     expect(file).toEqual(written);
-    expect(Object.keys(file)).toEqual(['method', 'objectives', 'policies', 'preferenceInput', 'trainSeconds', 'scorers', 'extra']);
+    expect(Object.keys(file)).toEqual(['method', 'objectives', 'policies', 'preferenceInput', 'trainSeconds', 'trainCpuSeconds', 'scorers', 'extra']);
     expect(file.objectives).toEqual(['positivity', 'helpful', 'short']);
     expect(file.scorers).toEqual(inputs.scorers);
     expect(file.trainSeconds).toBe(run.timings.train);
+    expect(file.trainCpuSeconds).toBe(run.cpuTimings.train);
     expect(policiesFile.safeParse(file).success).toBe(true);
   });
 });

@@ -53,6 +53,10 @@ describe('ParetoHqD on the built-in task (reduced)', () => {
     ]);
     expect(record.objectives).toEqual(['positivity', 'fidelity']);
     expect(Number.isFinite(record.hypervolume)).toBe(true);
+    // wall clock and CPU time of training and of the evaluation
+    expect(record.seconds.train).toBeGreaterThan(0);
+    expect(record.seconds.trainCpu).toBeGreaterThan(0);
+    expect(record.seconds.cpu).toBeGreaterThan(0);
   });
 
   it('selects stage 1 from the task pool and stage 2 from the generated pool, as selectParetoHq does', async () => {

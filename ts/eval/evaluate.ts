@@ -83,7 +83,8 @@ export interface EvalResult {
   points: PreferencePoint[];
   /** CR% pooled over every preference and prompt. */
   collapse: CollapseCount & { options: Required<CollapseOptions> };
-  seconds: { generation: number; scoring: number; total: number };
+  /** Wall clock, and the process's CPU time over the whole evaluation. */
+  seconds: { generation: number; scoring: number; total: number; cpu: number };
   decoding: { maxNewTokens: number; temperature: number; topP: number; seed: number; batchSize: number };
   /** How many prompts each policy answered. */
   prompts: number;
@@ -131,6 +132,7 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
   }
 
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const { signal, onProgress } = options;
   const total = policies.length * prompts.length;
   const samples: Sample[] = [];
@@ -207,9 +209,15 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
     metrics,
     points,
     collapse: { ...countCollapsed(rules), options: collapse },
-    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000 },
+    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000, cpu: cpuSecondsSince(cpuAtStart) },
     decoding,
     prompts: n,
     generations,
   };
+}
+
+/** CPU seconds (user + system, every thread of the process) since `start`. */
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }

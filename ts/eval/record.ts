@@ -62,7 +62,7 @@ export const evalRecord = z.object({
   perPreference: z.array(z.object({ preference: vector, collapse: collapseCount, generationSeconds: finite })),
   /** Pooled over every preference and prompt. */
   collapse: collapseCount.extend({ options: evalSettings.shape.collapse }),
-  seconds: z.object({ generation: finite, scoring: finite, total: finite, train: finite.nullable() }),
+  seconds: z.object({ generation: finite, scoring: finite, total: finite, train: finite.nullable(), cpu: finite.optional(), trainCpu: finite.nullable().optional() }),
   /** The task folder (absolute) when the run names one. */
   task: z.string().nullable(),
   prompts: z.object({ file: z.string(), count: z.number().int().positive() }),
@@ -88,6 +88,7 @@ export interface EvalRecordMeta {
   method: string;
   task?: string;
   trainSeconds?: number;
+  trainCpuSeconds?: number;
   promptsFile: string;
   settings: EvalSettings;
 }
@@ -101,7 +102,7 @@ export function buildEvalRecord(result: EvalResult, meta: EvalRecordMeta): EvalR
     ...result.metrics,
     perPreference: result.points.map((p) => ({ preference: p.preference, collapse: p.collapse, generationSeconds: p.generationSeconds })),
     collapse: { percent, collapsed, responses, byRule, options },
-    seconds: { ...result.seconds, train: meta.trainSeconds ?? null },
+    seconds: { ...result.seconds, train: meta.trainSeconds ?? null, trainCpu: meta.trainCpuSeconds ?? null },
     task: meta.task ?? null,
     prompts: { file: meta.promptsFile, count: result.prompts },
     settings: meta.settings,

@@ -10,9 +10,9 @@ import type { RunFolder } from './run-folder.js';
 /** The name of the evaluation step (its time is not training time). */
 export const EVALUATE_STEP = 'evaluate';
 
-/** Seconds the run's finished steps took, the evaluation left out. */
-export function trainSeconds(run: RunFolder): number {
-  return Object.entries(run.timings)
+/** Seconds the run's finished steps took, the evaluation left out: wall clock, or CPU with `cpu`. */
+export function trainSeconds(run: RunFolder, cpu = false): number {
+  return Object.entries(cpu ? run.cpuTimings : run.timings)
     .filter(([k]) => !k.startsWith(EVALUATE_STEP))
     .reduce((s, [, v]) => s + v, 0);
 }
@@ -34,6 +34,7 @@ export async function writePolicies<T extends MethodPolicies>(run: RunFolder, in
     policies,
     preferenceInput: false,
     trainSeconds: trainSeconds(run),
+    trainCpuSeconds: trainSeconds(run, true),
     ...(inputs.scorers !== undefined && { scorers: inputs.scorers }),
     ...rest,
   };

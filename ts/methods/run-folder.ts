@@ -20,6 +20,8 @@ export function configHash(value: unknown): string {
 
 export interface StepRecord {
   seconds: number;
+  /** CPU time of the whole process (every thread, the native compute thread included) during the step. */
+  cpuSeconds?: number;
   finishedAt: string;
   /** Files (relative to the run folder) the step wrote. */
   files: string[];
@@ -70,9 +72,14 @@ export class RunFolder {
     return s !== undefined && s.files.every((f) => existsSync(this.path(f)));
   }
 
-  /** How long each finished step took. */
+  /** How long each finished step took (wall clock). */
   get timings(): Record<string, number> {
     return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.seconds]));
+  }
+
+  /** The CPU seconds of each finished step (0 for steps recorded before CPU time was kept). */
+  get cpuTimings(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.cpuSeconds ?? 0]));
   }
 
   /**
@@ -84,10 +91,12 @@ export class RunFolder {
     if (this.done(name)) return false;
     for (const f of files) mkdirSync(dirname(this.path(f)), { recursive: true });
     const started = Date.now();
+    const cpu = process.cpuUsage();
     await work();
     const missing = files.filter((f) => !existsSync(this.path(f)));
     if (missing.length > 0) throw new Error(`step ${name} did not write ${missing.join(', ')}`);
-    this.steps[name] = { seconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString(), files };
+    const used = process.cpuUsage(cpu);
+    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, finishedAt: new Date().toISOString(), files };
     writeTextAtomicSync(this.path(STATE_FILE), `${JSON.stringify(this.steps, null, 2)}\n`);
     return true;
   }

@@ -106,6 +106,8 @@ export interface ComparisonRow {
   collapsePercent: number;
   trainSeconds: number | null;
   evalSeconds: number;
+  /** CPU seconds of training and evaluation together (null when the records predate CPU time). */
+  cpuSeconds: number | null;
   points: number;
 }
 
@@ -120,11 +122,12 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
     collapsePercent: r.record.collapse.percent,
     trainSeconds: r.record.seconds.train,
     evalSeconds: r.record.seconds.total,
+    cpuSeconds: r.record.seconds.cpu === undefined || r.record.seconds.trainCpu == null ? null : r.record.seconds.cpu + r.record.seconds.trainCpu,
     points: r.record.points.length,
   }));
 }
 
-export const TABLE_HEADER = ['method', 'HV ↑', 'IP ↑', 'sparsity ↓', 'spacing ↓', 'CR% ↓', 'train time', 'eval time'];
+export const TABLE_HEADER = ['method', 'HV ↑', 'IP ↑', 'sparsity ↓', 'spacing ↓', 'CR% ↓', 'train time', 'eval time', 'CPU time'];
 
 /** The table's cells as printed: metrics to 4 decimals, CR% to 1. */
 export function tableCells(row: ComparisonRow): string[] {
@@ -137,6 +140,7 @@ export function tableCells(row: ComparisonRow): string[] {
     row.collapsePercent.toFixed(1),
     row.trainSeconds === null ? '-' : formatSeconds(row.trainSeconds),
     formatSeconds(row.evalSeconds),
+    row.cpuSeconds === null ? '-' : formatSeconds(row.cpuSeconds),
   ];
 }
 
