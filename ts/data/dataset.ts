@@ -193,6 +193,13 @@ class SeenPairs {
 }
 type Pair = { prompt: string; response: string };
 
+/** `samples` without exact duplicate (prompt, response) pairs, the first of each kept, and how many were dropped. */
+export function dropDuplicatePairs<T extends Pair>(samples: readonly T[]): { unique: T[]; duplicates: number } {
+  const seen = new SeenPairs();
+  const unique = samples.filter((s) => !seen.seenBefore(s));
+  return { unique, duplicates: samples.length - unique.length };
+}
+
 /** Keeps or drops one sample: false for a duplicate (counted) when de-duplicating. */
 function keeper(options: ReadOptions): (pair: Pair, report: ReadReport) => boolean {
   if (options.dedupe === false) return () => true;

@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync 
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { readPrompts, readScoredDataset, writePrompts, writeScoredDataset } from '../data/dataset.js';
+import { dropDuplicatePairs, readPrompts, readScoredDataset, writePrompts, writeScoredDataset } from '../data/dataset.js';
 import { writeTextAtomic, writeTextAtomicSync } from '../util/atomic-file.js';
 import type { PromptRecord, ScoredDataset } from '../data/records.js';
 import { builtinScorers, scoreSamples } from '../data/scorers/index.js';
@@ -186,18 +186,12 @@ export async function buildTask(out: string, settingsIn: Partial<TaskSettings> =
     });
     pool = await timed('scores', `scoring ${generated.samples.length} responses on ${objectives.join(', ')}`, async () => {
       // exact duplicates (a sample equal to the reference, or to another sample) are kept once
-      const seen = new Set<string>();
-      const unique = generated.samples.filter((s) => {
-        const key = `${s.prompt}\u0000${s.response}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
+      const { unique, duplicates } = dropDuplicatePairs(generated.samples);
       poolStats = {
         references: unique.filter((s) => s.origin === 'dataset').length,
         generated: unique.filter((s) => s.origin === 'generated').length,
         droppedEmpty: generated.dropped,
-        duplicates: generated.samples.length - unique.length,
+        duplicates,
       };
       return scoreSamples(
         unique,

@@ -110,16 +110,14 @@ export class ParetoHqD {
 
     // stage 2: selection on the generated pool, SFT continuing each ω's stage-1 adapter
     const sel2 = 'stage2/selection.json';
+    const generated = (await readScoredDataset(this.run.path(generatedFile), { objectives: inputs.objectives })).dataset;
+    const stage2Pool = this.config.augmentation.stage2IncludeOriginal ? concat(generated, pool) : generated;
     await this.run.step('stage2-selection', [sel2], async () => {
-      let generated = (await readScoredDataset(this.run.path(generatedFile), { objectives: inputs.objectives })).dataset;
-      if (this.config.augmentation.stage2IncludeOriginal) generated = concat(generated, pool);
-      say('stage2-selection', `selecting ${this.config.selection.k2} samples per preference from ${generated.size} generated`);
-      const record = await this.select(generated, grid, this.config.selection.k2, hooks.signal);
+      say('stage2-selection', `selecting ${this.config.selection.k2} samples per preference from ${stage2Pool.size} generated`);
+      const record = await this.select(stage2Pool, grid, this.config.selection.k2, hooks.signal);
       await writeTextAtomic(this.run.path(sel2), `${JSON.stringify(record)}\n`);
     });
     const stage2 = this.readSelection(sel2);
-    const generated = (await readScoredDataset(this.run.path(generatedFile), { objectives: inputs.objectives })).dataset;
-    const stage2Pool = this.config.augmentation.stage2IncludeOriginal ? concat(generated, pool) : generated;
     for (const [i, w] of grid.entries()) {
       const out = `stage2/pref-${i}`;
       await this.run.step(`stage2-train-${i}`, [trainedMarker(out)], async () => {
