@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,18 @@ struct LoraOptions {
   int64_t rank = 8;
   double alpha = 16;
   uint64_t seed = 0;  // A ~ kaiming-uniform (peft's default), B = 0
+};
+
+// Panacea's SVD-LoRA (design: ../shared/design/panacea.md §2–5): on every target module,
+// W(λ) = W0 + c U diag(σ_1..σ_k, s λ_1..s λ_m) V^T with c = alpha / k; U (out, k+m), V (in, k+m),
+// σ (k) and the per-matrix scale s learned; λ a buffer set by set_preference, never trained.
+struct SvdLoraOptions {
+  std::vector<std::string> target_suffixes;  // modules whose name ends with one of these
+  int64_t rank = 8;          // k: the free (preference-agnostic) singular values
+  int64_t preferences = 2;   // m: the preference slots, one per objective
+  double alpha = 512;        // c = alpha / k (k, not k + m)
+  uint64_t seed = 0;
+  std::string init = "zeroDiag";  // zeroDiag: U, V ~ N(0, 0.02²), σ = s = 0 | kaiming (see the design doc §3)
 };
 
 // A token batch: ids (B, T) int64 and attention_mask (B, T) (1 = token, 0 = padding), either side.
@@ -59,6 +72,10 @@ struct GenerateOptions {
   // Added to the logits of these token ids before decoding (greedy or sampled), as OpenAI's
   // logit_bias: steers generation toward (> 0) or away from (< 0) chosen tokens.
   std::vector<std::pair<int64_t, double>> logit_bias;
+  // SVD-LoRA models only: one preference λ (m values) per prompt, or empty for the model's current
+  // preference. When every row shares one λ, the adapters are merged for the generation (base
+  // speed) and restored exactly afterwards.
+  std::vector<std::vector<double>> preferences;
 };
 
 struct GenerateResult {
@@ -112,6 +129,23 @@ class CausalLM {
   void merge_adapters();
   void unmerge_adapters();
   bool has_adapters() const;
+
+  // ---- Panacea's SVD-LoRA (SvdLoraOptions above)
+  void add_svd_lora(const SvdLoraOptions& options);
+  // λ: (m) or (1, m) for every row, or (B, m), one per row of the next forward passes. Every row
+  // must lie on the simplex within 1e-6 (non-negative, summing to 1) and have length m.
+  void set_preference(const Tensor& lambda);
+  int64_t preference_dim() const;  // m, or 0 without SVD-LoRA
+  // The adapters' tensors (U, V, σ, s per module) in safetensors, with the configuration (k, m,
+  // alpha, targets, init, layout) and the base model's fingerprint in the metadata plus `extra`
+  // (e.g. objective names).
+  void save_svd_lora(const std::string& file, const std::map<std::string, std::string>& extra) const;
+  // Attaches the adapters saved by save_svd_lora; refuses a file made for another base model
+  // (fingerprint) or layout, naming the mismatch. Returns the file's metadata.
+  std::map<std::string, std::string> load_svd_lora(const std::string& file);
+  // A hash of the base model's configuration and weights (names, shapes, a strided sample of the
+  // values), hex; the same for the same weights whatever the dtype they were loaded in.
+  std::string fingerprint() const;
 
   // model.safetensors with the original tensor names, as `dtype` ("" keeps the compute dtype).
   void save(const std::string& file, const std::string& dtype) const;

@@ -54,7 +54,54 @@ struct TrainReport {
 // Learning rate at optimiser step `step` (0-based) of `steps`.
 double learning_rate(const TrainOptions& o, int64_t step);
 
+// ---- Preference training: DPO and multi-objective (Panacea) training on one loop.
+//
+// Each item carries m per-objective labels. DPO: a pair (a = `chosen`, b = `rejected`) with
+// o_i ∈ {+1 (a wins on objective i), -1 (b wins), 0 (tie / unlabelled)}; L_i is the mean over the
+// items with o_i ≠ 0 of -log σ(o_i β [(log π(a) - log π_ref(a)) - (log π(b) - log π_ref(b))]),
+// log-probs summed over response tokens, π_ref the model with its adapters switched off. SFT: an
+// example (`chosen`; `rejected` empty) with weights w_i ≥ 0 (0: not in D_i); L_i is the w-weighted
+// mean of the items' mean response NLL. The m losses are aggregated with the step's λ (design:
+// ../shared/design/panacea.md §6). Plain DPO is m = 1 with a fixed λ = (1).
+struct PreferenceItem {
+  Example chosen, rejected;
+  std::vector<double> labels;  // (m)
+};
+
+struct PreferenceTrainOptions {
+  TrainOptions base;                   // steps, batch size (items per micro-batch), schedule, checkpoints, ...
+  std::string objective = "dpo";       // dpo | sft
+  double dpo_beta = 0.1;
+  std::string aggregation = "ls";      // ls: Σ λ_i L_i | tche: max_i λ_i (L_i - z_i), smoothed when tche_smoothing > 0
+  std::vector<double> tche_ideal;      // z (m), a lower bound of every loss; default zeros
+  double tche_smoothing = 0;           // μ: μ log Σ exp(λ_i (L_i - z_i) / μ); 0 = the hard max
+  std::string lambda_per = "step";     // step | microbatch | sample (sample: ls only)
+  double vertex_prob = 0.1;            // chance of a uniformly drawn one-hot λ instead of Dirichlet(1)
+  std::vector<double> fixed_preference;  // set: this λ every step, no sampling (plain DPO: {1})
+};
+
+struct PreferenceStepStats {
+  StepStats step;
+  std::vector<double> lambda;           // the step's λ (the first row's under lambda_per sample)
+  std::vector<double> objective_losses; // L_i of the step (NaN where no item carried objective i)
+};
+using PreferenceProgress = std::function<void(const PreferenceStepStats&)>;
+
+struct PreferenceTrainReport {
+  TrainReport train;
+  std::vector<std::vector<double>> lambdas;           // per optimiser step from step 0 (resume included)
+  std::vector<std::vector<double>> objective_losses;  // per step, (m)
+  int64_t missing_objective_events = 0;               // micro-batches where some L_i had no item
+};
+
 TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, const TrainOptions& options, const CancelToken* cancel,
                       const TrainProgress& progress);
+
+// Draws λ on the simplex: with probability vertex_prob a uniformly chosen one-hot vertex, else
+// Dirichlet(1, …, 1) (E_i = -log U_i, λ = E / ΣE). Deterministic in (seed, step, row).
+std::vector<double> sample_preference(int64_t m, double vertex_prob, uint64_t seed, int64_t step, int64_t row);
+
+PreferenceTrainReport train_preference(model::CausalLM& model, const std::vector<PreferenceItem>& data, const PreferenceTrainOptions& options,
+                                       const CancelToken* cancel, const PreferenceProgress& progress);
 
 }  // namespace moalign::train
