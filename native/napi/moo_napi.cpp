@@ -67,6 +67,22 @@ Napi::Value to_js(Napi::Env env, std::vector<T>&& values) {
   return to_typed_array(env, std::move(host));
 }
 
+// options[key] as an array of numbers (missing: empty). Values are not checked here: the core
+// names a non-finite bound together with its objective.
+std::vector<double> option_numbers(const Napi::Object& options, const char* key) {
+  Napi::Value v = options.Get(key);
+  std::vector<double> out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw_type_error(options.Env(), std::string(key) + " must be an array of numbers");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) throw_type_error(options.Env(), std::string(key) + "[" + std::to_string(i) + "] is not a number");
+    out.push_back(x.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
 Napi::Array to_js_array(Napi::Env env, const std::vector<double>& values) {
   Napi::Array out = Napi::Array::New(env, values.size());
   for (std::size_t i = 0; i < values.size(); ++i) out.Set(static_cast<uint32_t>(i), values[i]);
@@ -210,8 +226,8 @@ Napi::Value front_metrics_js(const Napi::CallbackInfo& info) {
   });
 }
 
-// selectParetoHq(rewards, m, preferences, { k, lowerQuantile, upperQuantile, distance, poolMin,
-//                 layers, objectives }, cancel?)
+// selectParetoHq(rewards, m, preferences, { k, lowerQuantile, upperQuantile, lo, hi, distance,
+//                 poolMin, layers, objectives }, cancel?)   lo, hi: fixed bounds (m) each, or absent
 //   -> Promise<{ lo, hi, preferences, poolMin, layers, candidates, poolShort, fewerThanK,
 //                ranks: Int32Array, selections: [{ rows: Int32Array, distances: Float64Array, fronts: Int32Array }] }>
 // Options are parsed on the JS thread, the rest is checked in the work (a rejection); the typed
@@ -229,6 +245,8 @@ Napi::Value select_pareto_hq_js(const Napi::CallbackInfo& info) {
     opts.k = static_cast<std::size_t>(option_int(options, "k", 100, 1));
     opts.lower_quantile = option_number(options, "lowerQuantile", 0.0);
     opts.upper_quantile = option_number(options, "upperQuantile", 1.0);
+    opts.fixed_lo = option_numbers(options, "lo");
+    opts.fixed_hi = option_numbers(options, "hi");
     const std::string distance = option_string(options, "distance", "perpendicular");
     if (distance != "perpendicular" && distance != "angular")
       throw_invalid(env, "distance must be 'perpendicular' or 'angular', got '" + distance + "'");

@@ -195,7 +195,8 @@ void moo_ranks_bruteforce() {
 }
 
 // ParetoHqD selection against a literal reading of paretohqd.md §2–5: brute-force ranks, layers by
-// the N_min rule (or fixed), distances to every candidate, then a full sort by (d, front, row).
+// the N_min rule (or fixed), bounds (sorted-column quantiles, or opts' fixed ones), distances to
+// every candidate, then a full sort by (d, front, row).
 PreferenceSelection reference_selection(const Rows& rows, const std::vector<double>& w, const SelectOptions& opts,
                                         std::size_t* layers_out) {
   const std::size_t n = rows.size(), m = w.size();
@@ -226,8 +227,8 @@ PreferenceSelection reference_selection(const Rows& rows, const std::vector<doub
       const double t = v - static_cast<double>(j), d = col[j + 1] - col[j];
       return t >= 0.5 ? col[j + 1] - d * (1 - t) : col[j] + d * t;
     };
-    lo[i] = q(opts.lower_quantile);
-    hi[i] = q(opts.upper_quantile);
+    lo[i] = opts.fixed_lo.empty() ? q(opts.lower_quantile) : opts.fixed_lo[i];
+    hi[i] = opts.fixed_hi.empty() ? q(opts.upper_quantile) : opts.fixed_hi[i];
   }
   double norm = 0;
   for (double x : w) norm += (x - 1) * (x - 1);
@@ -315,6 +316,90 @@ void moo_select_bruteforce() {
   const Selection small = select_pareto_hq(Points{spread.data(), 3, 2}, Points{good.data(), 1, 2}, big_k);
   CHECK(small.pool_short && small.fewer_than_k && small.candidates == 3 && small.per_preference[0].rows.size() == 3);
   CHECK(small.pool_min == 5000);
+}
+
+// Fixed bounds (SelectOptions::fixed_lo/hi): the pool's own min/max reproduce 'minmax' bit for bit;
+// other bounds match the brute-force reference, and a hand-computed pool shows wider bounds
+// shrinking the distances and narrower ones clamping. Bad bounds are errors naming the objective.
+void moo_select_fixed_bounds() {
+  std::mt19937_64 g(29);
+  const std::vector<double> prefs{0, 1, 0.3, 0.7, 0.5, 0.5, 1, 0};  // (4, 2)
+  for (int trial = 0; trial < 12; ++trial) {
+    const Rows rows = random_rows(g, 30 + static_cast<std::size_t>(trial) * 17, 2, trial % 3 == 0);
+    const std::vector<double> x = flat(rows);
+    const Points pool{x.data(), rows.size(), 2}, omega{prefs.data(), 4, 2};
+    SelectOptions minmax;
+    minmax.k = 1 + static_cast<std::size_t>(trial) * 3;
+    minmax.pool_min = 20;
+    const Selection want = select_pareto_hq(pool, omega, minmax);
+    SelectOptions fixed = minmax;
+    fixed.fixed_lo = want.lo;
+    fixed.fixed_hi = want.hi;
+    const Selection got = select_pareto_hq(pool, omega, fixed);
+    CHECK(got.lo == want.lo && got.hi == want.hi && got.ranks == want.ranks);
+    for (std::size_t p = 0; p < 4; ++p) {
+      CHECK(got.per_preference[p].rows == want.per_preference[p].rows);
+      CHECK(got.per_preference[p].distances == want.per_preference[p].distances);  // exactly: the same r̂
+      CHECK(got.per_preference[p].fronts == want.per_preference[p].fronts);
+    }
+    // Bounds that do not come from this pool: wider on one side, narrower (clamping) on the other.
+    SelectOptions other = minmax;
+    other.fixed_lo = {want.lo[0] - 0.5, want.lo[1] + 0.2};
+    other.fixed_hi = {want.hi[0] + 1.0, want.hi[1] - 0.1};
+    const Selection shifted = select_pareto_hq(pool, omega, other);
+    CHECK(shifted.lo == other.fixed_lo && shifted.hi == other.fixed_hi);
+    for (std::size_t p = 0; p < 4; ++p) {
+      std::size_t layers = 0;
+      const PreferenceSelection ref = reference_selection(rows, {prefs[2 * p], prefs[2 * p + 1]}, other, &layers);
+      CHECK(shifted.per_preference[p].rows == ref.rows);
+      for (std::size_t a = 0; a < ref.rows.size() && a < shifted.per_preference[p].distances.size(); ++a)
+        CHECK(std::abs(shifted.per_preference[p].distances[a] - ref.distances[a]) <= 1e-15);
+    }
+  }
+
+  // By hand: three non-dominated points, ω = (0.5, 0.5), ray direction u = -(1, 1)/√2.
+  //   min/max bounds [0, 1]²: (0, 1) -> v = (-1, 0), d = ||v - (v·u)u|| = √2/2; (0.5, 0.5) on the ray
+  //   bounds [-1, 1]²:        (0, 1) -> r̂ = (0.5, 1), v = (-0.5, 0), d = √2/4 (half); (0.5, 0.5) -> 0
+  //   bounds [0.25, 0.75]²:   (0, 1) clamps to r̂ = (0, 1): d = √2/2 again
+  const std::vector<double> three{0, 1, 1, 0, 0.5, 0.5}, centre{0.5, 0.5};
+  const Points hand{three.data(), 3, 2}, w{centre.data(), 1, 2};
+  SelectOptions opts;
+  opts.k = 3;
+  const auto distances = [&](std::vector<double> lo, std::vector<double> hi) {
+    SelectOptions o = opts;
+    o.fixed_lo = std::move(lo);
+    o.fixed_hi = std::move(hi);
+    const PreferenceSelection s = select_pareto_hq(hand, w, o).per_preference[0];
+    CHECK(s.rows == (std::vector<std::uint32_t>{2, 0, 1}));  // the centre, then the tie by row
+    return s.distances;
+  };
+  const auto near = [](const std::vector<double>& got, const std::vector<double>& want) {
+    bool ok = got.size() == want.size();
+    for (std::size_t a = 0; ok && a < want.size(); ++a) ok = std::abs(got[a] - want[a]) <= 1e-15;
+    return ok;
+  };
+  const double half = std::sqrt(2.0) / 2;
+  CHECK(near(distances({0, 0}, {1, 1}), {0, half, half}));
+  CHECK(near(distances({-1, -1}, {1, 1}), {0, half / 2, half / 2}));
+  CHECK(near(distances({0.25, 0.25}, {0.75, 0.75}), {0, half, half}));
+
+  // Errors name the problem and the objective.
+  SelectOptions bad = opts;
+  bad.objective_names = {"helpful", "harmless"};
+  const auto error = [&](std::vector<double> lo, std::vector<double> hi, double upper_quantile = 1) {
+    bad.fixed_lo = std::move(lo);
+    bad.fixed_hi = std::move(hi);
+    bad.upper_quantile = upper_quantile;
+    return expect_throw<InvalidArgument>([&] { select_pareto_hq(hand, w, bad); });
+  };
+  CHECK(error({0}, {1, 1}).find("fixed bounds hold 1 lo and 2 hi values for 2 objectives") != std::string::npos);
+  CHECK(error({0, 0}, {}).find("fixed bounds hold 2 lo and 0 hi values") != std::string::npos);
+  CHECK(error({0, NAN}, {1, 1}).find("objective 1 (\"harmless\"): fixed bounds lo NaN, hi 1: both must be finite") != std::string::npos);
+  CHECK(error({0, 0}, {INFINITY, 1}).find("objective 0 (\"helpful\")") != std::string::npos);
+  CHECK(error({0, 1}, {1, 1}).find("objective 1 (\"harmless\"): fixed bounds lo 1, hi 1: hi must be above lo") != std::string::npos);
+  CHECK(error({2, 0}, {1, 1}).find("objective 0 (\"helpful\"): fixed bounds lo 2, hi 1: hi must be above lo") != std::string::npos);
+  CHECK(error({0, 1}, {1, 1 + 1e-14}).find("too close together") != std::string::npos);
+  CHECK(error({0, 0}, {1, 1}, 0.9).find("exclude each other") != std::string::npos);
 }
 
 struct Batch {
@@ -432,6 +517,7 @@ const std::map<std::string, std::function<void()>>& moo_test_cases() {
       {"moo_hypervolume_5d_slices", moo_hypervolume_5d_slices},
       {"moo_ranks_bruteforce", moo_ranks_bruteforce},
       {"moo_select_bruteforce", moo_select_bruteforce},
+      {"moo_select_fixed_bounds", moo_select_fixed_bounds},
       {"moo_batch_threads", moo_batch_threads},
       {"moo_batch_tensor", moo_batch_tensor},
       {"moo_gpu_bench", moo_gpu_bench},

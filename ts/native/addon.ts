@@ -262,6 +262,9 @@ export interface NativeSelectOptions {
   /** Bounds: these quantiles of each objective over the pool. Defaults 0 and 1 (min and max). */
   lowerQuantile?: number;
   upperQuantile?: number;
+  /** Fixed bounds (m) each, instead of the quantiles (give both or neither). */
+  lo?: number[];
+  hi?: number[];
   /** Default 'perpendicular'. */
   distance?: 'perpendicular' | 'angular';
   /** N_min; 0 (default) = max(20·k·P, 5000). */

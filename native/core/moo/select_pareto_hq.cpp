@@ -1,4 +1,4 @@
-// ParetoHqD selection: bounds, Pareto layers with the N_min rule, distances to each preference
+// ParetoHqD selection: bounds (of the pool, or fixed), Pareto layers with the N_min rule, distances to each preference
 // ray, top k per preference (see select_pareto_hq.h for the shapes and the formulas).
 #include "select_pareto_hq.h"
 
@@ -14,8 +14,10 @@ namespace moalign::moo {
 
 namespace {
 
-// Shortest round-trip form, as JS prints numbers (1.1, not 1.1000000000000001).
+// Shortest round-trip form, as JS prints numbers (1.1, not 1.1000000000000001; NaN, Infinity).
 std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
@@ -75,6 +77,29 @@ double quantile(std::vector<double>& x, double q) {
   const double b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(i) + 1, x.end());  // the next order statistic
   const double d = b - a;
   return t >= 0.5 ? b - d * (1 - t) : a + d * t;
+}
+
+bool has_fixed_bounds(const SelectOptions& opts) { return !opts.fixed_lo.empty() || !opts.fixed_hi.empty(); }
+
+// The fixed bounds, checked: (m) values each, finite, hi above lo by more than the degeneracy
+// margin of pool bounds (so the map (r - lo) / (hi - lo) stays well defined).
+void fixed_bounds(std::size_t m, const SelectOptions& opts, std::vector<double>& lo, std::vector<double>& hi) {
+  if (opts.fixed_lo.size() != m || opts.fixed_hi.size() != m)
+    throw InvalidArgument("fixed bounds hold " + std::to_string(opts.fixed_lo.size()) + " lo and " + std::to_string(opts.fixed_hi.size()) +
+                          " hi values for " + std::to_string(m) + " objectives");
+  if (opts.lower_quantile != 0 || opts.upper_quantile != 1)
+    throw InvalidArgument("fixed bounds and bound quantiles (" + number(opts.lower_quantile) + ", " + number(opts.upper_quantile) +
+                          ") exclude each other: give one or the other");
+  for (std::size_t j = 0; j < m; ++j) {
+    const double a = opts.fixed_lo[j], b = opts.fixed_hi[j];
+    const std::string what = objective_label(opts, j) + ": fixed bounds lo " + number(a) + ", hi " + number(b);
+    if (!std::isfinite(a) || !std::isfinite(b)) throw InvalidArgument(what + ": both must be finite numbers");
+    if (!(b > a)) throw InvalidArgument(what + ": hi must be above lo");
+    if (!std::isfinite(b - a)) throw InvalidArgument(what + ": too far apart for doubles");
+    if (b - a <= 1e-12 * std::max(1.0, std::abs(b))) throw InvalidArgument(what + ": too close together to normalise by (hi - lo <= 1e-12·max(1, |hi|))");
+  }
+  lo = opts.fixed_lo;
+  hi = opts.fixed_hi;
 }
 
 // Per-objective lo/hi over the pool (paretohqd.md §2); a degenerate objective is an error.
@@ -175,7 +200,8 @@ Selection select_pareto_hq(Points rewards, Points prefs, const SelectOptions& op
     const std::vector<double> w = checked_preference(prefs, p);
     out.preferences.insert(out.preferences.end(), w.begin(), w.end());
   }
-  pool_bounds(rewards, opts, out.lo, out.hi);
+  if (has_fixed_bounds(opts)) fixed_bounds(m, opts, out.lo, out.hi);
+  else pool_bounds(rewards, opts, out.lo, out.hi);
 
   // Pareto layers on the raw rewards (§4): per-objective increasing maps leave dominance as it is.
   RankOptions rank_opts;

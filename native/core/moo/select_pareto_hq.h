@@ -4,7 +4,7 @@
 // ideal point 1 and heads toward ω. Torch-free, like the rest of core/moo.
 //
 //   R (n, m) raw rewards, maximised      Ω (P, m) preferences, ω_i >= 0, Σω_i = 1
-//   lo, hi  = per-objective bounds of R (min/max, or lower/upper quantiles)
+//   lo, hi  = per-objective bounds: of R (min/max, or lower/upper quantiles), or fixed (m) each
 //   ranks   = non-dominated sort of R, stopped once N_min points are ranked (or after L fronts)
 //   cand    = { j : 1 <= ranks[j] <= L }                          (D^Pareto, ascending rows)
 //   V       = clamp((R[cand] - lo) / (hi - lo), 0, 1) - 1         (|cand|, m), every entry <= 0
@@ -33,6 +33,10 @@ struct SelectOptions {
   // quantile). 0 and 1 are the pool's min and max.
   double lower_quantile = 0.0;
   double upper_quantile = 1.0;
+  // Fixed bounds (m) each, used instead of the quantiles when both are non-empty: e.g. another
+  // pool's bounds (ParetoHqD's stage2Bounds "stage1"). Rewards outside them are clamped into
+  // [0, 1] like rewards outside quantile bounds. Both empty = the quantile bounds.
+  std::vector<double> fixed_lo, fixed_hi;
   RayDistance distance = RayDistance::Perpendicular;
   // N_min: D^Pareto is the fewest fronts holding at least this many samples. 0 = the default,
   // max(20·k·P, 5000).
@@ -67,8 +71,8 @@ std::size_t default_pool_min(std::size_t k, std::size_t preferences);
 
 // Throws InvalidArgument (naming the objective, row or preference) for: m < 2, an empty pool, a
 // non-finite reward, a preference of the wrong length, negative or not summing to 1 within
-// 1e-6, k = 0, quantiles outside [0, 1] or not increasing, and a degenerate objective
-// (hi - lo <= 1e-12·max(1, |hi|)). `cancel` is polled between preferences.
+// 1e-6, k = 0, quantiles outside [0, 1] or not increasing, fixed bounds of the wrong length or
+// not finite or with hi <= lo, and a degenerate objective (hi - lo <= 1e-12·max(1, |hi|)). `cancel` is polled between preferences.
 Selection select_pareto_hq(Points rewards, Points preferences, const SelectOptions& opts, const CancelToken* cancel = nullptr);
 
 }  // namespace moalign::moo
