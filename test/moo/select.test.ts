@@ -1,7 +1,7 @@
 // selectParetoHq() (paretohqd.md §2–5) against pools of known geometry and against a brute-force
 // reference written here from the spec: ranks by literal peeling, layers by the N_min rule,
-// bounds from sorted columns, distances to every candidate in float64, a full sort by
-// (d, front, row), the first k.
+// bounds from sorted columns (or fixed ones as given), distances to every candidate in float64, a
+// full sort by (d, front, row), the first k.
 import { describe, expect, it } from 'vitest';
 import { ScoredDataset, type Sample } from '../../ts/data/records.js';
 import {
@@ -43,6 +43,20 @@ interface Reference {
   selections: { indices: number[]; distances: number[]; fronts: number[] }[];
 }
 
+/** Per-objective bounds: fixed ones as given, else quantiles of the sorted columns (min/max = 0, 1). */
+function referenceBounds(rows: Rows, bounds: SelectionBounds): { lo: number[]; hi: number[] } {
+  if (typeof bounds === 'object' && 'lo' in bounds) return { lo: [...bounds.lo], hi: [...bounds.hi] };
+  const [lq, uq] = bounds === 'minmax' ? [0, 1] : [bounds.lowerQuantile, bounds.upperQuantile];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (let j = 0; j < rows[0].length; j++) {
+    const col = rows.map((r) => r[j]).sort((a, b) => a - b);
+    lo.push(numpyQuantile(col, lq));
+    hi.push(numpyQuantile(col, uq));
+  }
+  return { lo, hi };
+}
+
 function reference(
   rows: Rows,
   prefs: Rows,
@@ -64,14 +78,7 @@ function reference(
       }
     }
   }
-  const [lq, uq] = opts.bounds === undefined || opts.bounds === 'minmax' ? [0, 1] : [opts.bounds.lowerQuantile, opts.bounds.upperQuantile];
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (let j = 0; j < m; j++) {
-    const col = rows.map((r) => r[j]).sort((a, b) => a - b);
-    lo.push(numpyQuantile(col, lq));
-    hi.push(numpyQuantile(col, uq));
-  }
+  const { lo, hi } = referenceBounds(rows, opts.bounds ?? 'minmax');
   const cand = rows.map((_, i) => i).filter((i) => ranks[i] <= layers);
   const selections = prefs.map((w) => {
     const norm = Math.sqrt(w.reduce((s, x) => s + (x - 1) * (x - 1), 0));
@@ -251,6 +258,58 @@ describe('equals the brute-force reference', () => {
     }
   });
 
+  it("fixed bounds equal to the pool's min/max select exactly as 'minmax'", async () => {
+    for (const m of [2, 3]) {
+      const rows = randomPool(250, m, 40 + m, m === 2 ? 5 : 0);
+      const prefs = gridFor(m);
+      const minmax = await selectParetoHq(pool(rows), prefs, { k: 9, paretoPoolMin: 60, ...quiet });
+      const fixed = await selectParetoHq(pool(rows), prefs, { k: 9, paretoPoolMin: 60, bounds: { lo: minmax.lo, hi: minmax.hi }, ...quiet });
+      expect(fixed.options.bounds).toEqual({ lo: minmax.lo, hi: minmax.hi });
+      expect({ ...fixed, options: minmax.options }).toEqual(minmax); // distances bit for bit
+    }
+  });
+
+  it('fixed bounds wider and narrower (clamping) than the pool', async () => {
+    for (const m of [2, 3]) {
+      const rows = randomPool(300, m, 60 + m, 0);
+      const own = referenceBounds(rows, 'minmax');
+      // even objectives: wider than the pool (r̂ squeezed toward the middle); odd: narrower (clamped)
+      const bounds = {
+        lo: own.lo.map((x, j) => (j % 2 === 0 ? x - 0.3 : x + 0.1)),
+        hi: own.hi.map((x, j) => (j % 2 === 0 ? x + 0.5 : x - 0.2)),
+      };
+      for (const distance of ['perpendicular', 'angular'] as const) {
+        const opts = { k: 10, distance, paretoPoolMin: 70 };
+        const rec = await selectParetoHq(pool(rows), gridFor(m), { ...opts, bounds, ...quiet });
+        expectMatches(rec, reference(rows, gridFor(m), 10, { ...opts, poolMin: 70, bounds }), `m = ${m}, ${distance}`);
+        expect(rec.options.bounds).toEqual(bounds);
+        const minmax = await selectParetoHq(pool(rows), gridFor(m), { ...opts, ...quiet });
+        expect(rec.selections.map((s) => s.distances)).not.toEqual(minmax.selections.map((s) => s.distances));
+      }
+    }
+  });
+
+  it('fixed bounds by hand: twice as wide halves the distances, clamping undoes narrower ones', async () => {
+    // ω = (0.5, 0.5): the ray runs along the diagonal. Under [0, 1]², (0, 1) is √2/2 from it; under
+    // [−1, 1]² it maps to (0.5, 1): √2/4; under [0.25, 0.75]² it is clamped back to (0, 1).
+    const rows = [
+      [0, 1],
+      [1, 0],
+      [0.5, 0.5],
+    ];
+    const distances = async (lo: number[], hi: number[]) => (await selectParetoHq(pool(rows), [[0.5, 0.5]], { k: 3, bounds: { lo, hi }, ...quiet })).selections[0];
+    const half = Math.SQRT2 / 2;
+    for (const [lo, hi, d] of [
+      [[-1, -1], [1, 1], half / 2],
+      [[0.25, 0.25], [0.75, 0.75], half],
+    ] as const) {
+      const s = await distances([...lo], [...hi]);
+      expect(s.indices).toEqual([2, 0, 1]);
+      expect(s.distances[0]).toBeLessThanOrEqual(1e-15);
+      for (const x of s.distances.slice(1)) expect(Math.abs(x - d)).toBeLessThanOrEqual(1e-15);
+    }
+  });
+
   it('a fixed number of layers overrides the N_min rule', async () => {
     const rows = randomPool(300, 3, 5, 6);
     const prefs = gridFor(3);
@@ -316,6 +375,31 @@ describe('the N_min rule, small pools and the record', () => {
     expect(rec.selections[9].preference).toEqual([1 / 3, 1 / 3, 1 / 3]);
     const bad = { ...rec, lo: [0] };
     expect(() => parseSelectionRecord(bad, 'sel.json')).toThrow('sel.json: not a valid selection record: field "lo": holds 1 numbers for 3 objectives');
+    // fixed bounds and stage 2's stage1Bounds are in the record too, checked against the objectives
+    const fixed = await selectParetoHq(dataset, parsePreferences('paretohqd', 3), { k: 5, bounds: { lo: [-1, -1, -1], hi: [5, 5, 5] }, ...quiet });
+    const withStage1 = { ...fixed, stage1Bounds: { lo: [0, 0, 0], hi: [1, 1, 1] } };
+    expect(parseSelectionRecord(JSON.parse(JSON.stringify(withStage1)))).toEqual(withStage1);
+    expect(() => parseSelectionRecord({ ...fixed, options: { ...fixed.options, bounds: { lo: [0], hi: [1, 1, 1] } } })).toThrow(
+      'field "options.bounds.lo": holds 1 numbers for 3 objectives',
+    );
+    expect(() => parseSelectionRecord({ ...withStage1, stage1Bounds: { lo: [0, 0, 0], hi: [1] } })).toThrow('field "stage1Bounds.hi": holds 1 numbers for 3 objectives');
+  });
+
+  it('records written before fixed bounds and stage1Bounds still parse', () => {
+    const old = {
+      kind: 'paretohqd-selection',
+      version: 1,
+      objectives: ['a', 'b'],
+      samples: 3,
+      options: { k: 2, bounds: { lowerQuantile: 0.1, upperQuantile: 0.9 }, distance: 'perpendicular', paretoPoolMin: 5000, paretoLayers: null },
+      lo: [0, 0],
+      hi: [1, 1],
+      layers: 1,
+      candidates: 3,
+      warnings: [],
+      selections: [{ preference: [0.5, 0.5], indices: [2, 0], distances: [0, 0.7], fronts: [1, 1] }],
+    };
+    expect(parseSelectionRecord(old)).toEqual(old);
   });
 });
 
@@ -358,6 +442,18 @@ describe('errors name the problem', () => {
       'lowerQuantile (0.9) must be below upperQuantile (0.1)',
     );
     await expect(selectParetoHq(pool(rows), prefs, { distance: 'cosine' as 'angular' })).rejects.toThrow("distance must be 'perpendicular' or 'angular'");
+  });
+
+  it('bad fixed bounds name the objective', async () => {
+    const named = { objectives: ['helpful', 'harmless'], rewards: rows.flat() };
+    const select = (lo: number[], hi: number[]) => selectParetoHq(named, prefs, { bounds: { lo, hi }, ...quiet });
+    await expect(select([0], [1, 1])).rejects.toThrow('fixed bounds hold 1 lo and 2 hi values for 2 objectives (helpful, harmless)');
+    await expect(select([0, Number.NaN], [1, 1])).rejects.toThrow('fixed bounds of objective "harmless": lo NaN, hi 1: both must be finite numbers');
+    await expect(select([0, 0], [Number.POSITIVE_INFINITY, 1])).rejects.toThrow('fixed bounds of objective "helpful": lo 0, hi Infinity: both must be finite numbers');
+    await expect(select([2, 0], [1, 1])).rejects.toThrow('fixed bounds of objective "helpful": lo 2, hi 1: hi must be above lo');
+    await expect(select([0, 1], [1, 1])).rejects.toThrow('fixed bounds of objective "harmless": lo 1, hi 1: hi must be above lo');
+    // what only the native check sees: bounds too close together to divide by
+    await expect(select([0, 1], [1, 1 + 1e-14])).rejects.toThrow('objective 1 ("harmless"): fixed bounds lo 1, hi 1.00000000000001: too close together');
   });
 
   it('an aborted signal rejects without starting', async () => {

@@ -38,6 +38,7 @@ export {
   twoObjectiveGrid,
 } from './preferences.js';
 export {
+  type FixedBounds,
   loadSelectionRecord,
   parseSelectionRecord,
   type PreferenceSelection,

@@ -1,6 +1,7 @@
 // ParetoHqD's Pareto high-quality data selection (paretohqd.md §2–5), thin over
 // native/core/moo/select_pareto_hq: for each preference ω, the k samples of the top Pareto layers
-// nearest to the ray from the ideal point toward ω, in min-max normalised reward space. The
+// nearest to the ray from the ideal point toward ω, in normalised reward space (bounds: the pool's
+// min/max, two quantiles of it, or fixed ones). The
 // result is a JSON-able selection record: what stage-1 training reads, saved next to it.
 import { z } from 'zod';
 import { checkRecord } from '../data/jsonl.js';
@@ -10,8 +11,17 @@ import { native } from '../native/loader.js';
 import { checkPreferences } from './preferences.js';
 import { readJsonFileAsync } from '../util/json-file.js';
 
-/** Per-objective bounds of the normalisation: the pool's min and max, or two quantiles of it. */
-export type SelectionBounds = 'minmax' | { lowerQuantile: number; upperQuantile: number };
+/** Bounds from fixed numbers, not from the pool: lo[j] and hi[j] (hi[j] > lo[j], finite) for objective j. */
+export interface FixedBounds {
+  lo: number[];
+  hi: number[];
+}
+
+/**
+ * Per-objective bounds of the normalisation: the pool's min and max, two quantiles of it, or fixed
+ * ones (e.g. another pool's: ParetoHqD's stage2Bounds 'stage1').
+ */
+export type SelectionBounds = 'minmax' | { lowerQuantile: number; upperQuantile: number } | FixedBounds;
 
 /** Distance to a preference ray: Euclidean ('perpendicular') or the angle in radians ('angular'). */
 export type RayDistance = 'perpendicular' | 'angular';
@@ -28,7 +38,10 @@ export interface RewardPool {
 export interface SelectParetoHqOptions {
   /** Samples per preference. Default 100 (stage 1; stage 2 uses 50). */
   k?: number;
-  /** Default 'minmax'. Quantile bounds clamp the rewards outside them (a robust choice is 0.001, 0.999). */
+  /**
+   * Default 'minmax'. Quantile and fixed bounds clamp the rewards outside them (a robust choice of
+   * quantiles is 0.001, 0.999).
+   */
   bounds?: SelectionBounds;
   /** Default 'perpendicular'. */
   distance?: RayDistance;
@@ -78,7 +91,12 @@ export const selectionRecord = z
     samples: z.number().int().min(1),
     options: z.object({
       k: z.number().int().min(1),
-      bounds: z.union([z.literal('minmax'), z.object({ lowerQuantile: z.number().min(0).max(1), upperQuantile: z.number().min(0).max(1) })]),
+      /** As asked for: 'minmax', two quantiles, or fixed lo/hi (checked against the objectives below). */
+      bounds: z.union([
+        z.literal('minmax'),
+        z.object({ lowerQuantile: z.number().min(0).max(1), upperQuantile: z.number().min(0).max(1) }),
+        z.object({ lo: z.array(z.number()), hi: z.array(z.number()) }),
+      ]),
       distance: z.enum(['perpendicular', 'angular']),
       /** N_min as used; null when paretoLayers fixed the layers. */
       paretoPoolMin: z.number().int().min(1).nullable(),
@@ -92,6 +110,11 @@ export const selectionRecord = z
     layers: z.number().int().min(1),
     /** |D^Pareto|. */
     candidates: z.number().int().min(1),
+    /**
+     * ParetoHqD's stage 2 only (paretohqd.md §6): the stage-1 selection's bounds, logged beside the
+     * ones used (lo, hi): equal to them under stage2Bounds 'stage1', the stage-2 pool's own under 'recompute'.
+     */
+    stage1Bounds: z.object({ lo: z.array(z.number()), hi: z.array(z.number()) }).optional(),
     warnings: z.array(z.string()),
     selections: z.array(preferenceSelection).min(1),
   })
@@ -99,6 +122,11 @@ export const selectionRecord = z
     const m = r.objectives.length;
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     for (const key of ['lo', 'hi'] as const) if (r[key].length !== m) issue([key], `holds ${r[key].length} numbers for ${m} objectives`);
+    const bounds = r.options.bounds;
+    if (typeof bounds === 'object' && 'lo' in bounds)
+      for (const key of ['lo', 'hi'] as const) if (bounds[key].length !== m) issue(['options', 'bounds', key], `holds ${bounds[key].length} numbers for ${m} objectives`);
+    if (r.stage1Bounds !== undefined)
+      for (const key of ['lo', 'hi'] as const) if (r.stage1Bounds[key].length !== m) issue(['stage1Bounds', key], `holds ${r.stage1Bounds[key].length} numbers for ${m} objectives`);
     r.selections.forEach((s, p) => {
       if (s.preference.length !== m) issue(['selections', p, 'preference'], `holds ${s.preference.length} weights for ${m} objectives`);
       const n = s.indices.length;
@@ -155,12 +183,37 @@ function poolOf(pool: ScoredDataset | RewardPool): { objectives: readonly string
   return { objectives, rewards, idOf };
 }
 
-function boundsOf(bounds: SelectionBounds): { lowerQuantile: number; upperQuantile: number } {
-  if (bounds === 'minmax') return { lowerQuantile: 0, upperQuantile: 1 };
+/** Fixed bounds, checked (one finite lo < hi per objective, naming it) and copied. */
+function checkFixedBounds(bounds: FixedBounds, objectives: readonly string[]): FixedBounds {
+  const m = objectives.length;
+  const { lo, hi } = bounds;
+  if (!Array.isArray(lo) || !Array.isArray(hi)) throw new RangeError('fixed bounds need lo and hi arrays, one number per objective');
+  if (lo.length !== m || hi.length !== m) throw new RangeError(`fixed bounds hold ${lo.length} lo and ${hi.length} hi values for ${m} objectives (${objectives.join(', ')})`);
+  objectives.forEach((name, j) => {
+    const what = `fixed bounds of objective "${name}": lo ${lo[j]}, hi ${hi[j]}`;
+    if (typeof lo[j] !== 'number' || typeof hi[j] !== 'number' || !Number.isFinite(lo[j]) || !Number.isFinite(hi[j]))
+      throw new RangeError(`${what}: both must be finite numbers`);
+    if (!(hi[j] > lo[j])) throw new RangeError(`${what}: hi must be above lo`);
+  });
+  return { lo: [...lo], hi: [...hi] };
+}
+
+/** The bounds as recorded and as the native call takes them (quantiles, or fixed lo/hi), checked. */
+function boundsOf(
+  bounds: SelectionBounds,
+  objectives: readonly string[],
+): { recorded: SelectionBounds; native: { lowerQuantile: number; upperQuantile: number } | FixedBounds } {
+  if (bounds === 'minmax') return { recorded: 'minmax', native: { lowerQuantile: 0, upperQuantile: 1 } };
+  if (typeof bounds !== 'object' || bounds === null) throw new RangeError(`bounds must be 'minmax', { lowerQuantile, upperQuantile } or { lo, hi }, got ${String(bounds)}`);
+  if ('lo' in bounds || 'hi' in bounds) {
+    const fixed = checkFixedBounds(bounds as FixedBounds, objectives);
+    return { recorded: fixed, native: fixed };
+  }
   const { lowerQuantile: lq, upperQuantile: uq } = bounds;
   if (!(lq >= 0 && lq <= 1 && uq >= 0 && uq <= 1)) throw new RangeError(`bound quantiles must lie in [0, 1], got ${lq} and ${uq}`);
   if (!(lq < uq)) throw new RangeError(`lowerQuantile (${lq}) must be below upperQuantile (${uq})`);
-  return { lowerQuantile: lq, upperQuantile: uq };
+  const quantiles = { lowerQuantile: lq, upperQuantile: uq };
+  return { recorded: quantiles, native: quantiles };
 }
 
 /** The selection record, and each pool row's Pareto front within the candidate layers (1..L; 0
@@ -181,8 +234,7 @@ export async function selectParetoHqWithRanks(
   const n = rewards.length / m;
   const prefs = checkPreferences(preferences, m);
   const k = positiveInteger(options.k ?? 100, 'k');
-  const quantiles = boundsOf(options.bounds ?? 'minmax');
-  const bounds: SelectionBounds = options.bounds === undefined || options.bounds === 'minmax' ? 'minmax' : quantiles;
+  const { recorded: bounds, native: nativeBounds } = boundsOf(options.bounds ?? 'minmax', objectives);
   const distance = options.distance ?? 'perpendicular';
   if (distance !== 'perpendicular' && distance !== 'angular') throw new RangeError(`distance must be 'perpendicular' or 'angular', got '${distance as string}'`);
   const layers = options.paretoLayers === undefined ? undefined : positiveInteger(options.paretoLayers, 'paretoLayers');
@@ -195,7 +247,7 @@ export async function selectParetoHqWithRanks(
 
   const flatPrefs = Float64Array.from(prefs.flat());
   const r = await withAbortSignal(options.signal, (token) =>
-    native().selectParetoHq(rewards, m, flatPrefs, { k, ...quantiles, distance, poolMin, layers: layers ?? 0, objectives: [...objectives] }, token),
+    native().selectParetoHq(rewards, m, flatPrefs, { k, ...nativeBounds, distance, poolMin, layers: layers ?? 0, objectives: [...objectives] }, token),
   );
 
   const warnings: string[] = [];
@@ -238,7 +290,8 @@ export async function selectParetoHqWithRanks(
 /**
  * ParetoHqD's Pareto high-quality data selection (paretohqd.md §2–5), in native code off the JS
  * thread:
- * 1. bounds per objective over the pool (min/max or quantiles); a constant objective is an error;
+ * 1. bounds per objective over the pool (min/max or quantiles; a constant objective is an error),
+ *    or fixed ones given in `bounds` (rewards outside them are clamped);
  * 2. Pareto layers on the raw rewards, the fewest holding N_min samples (or `paretoLayers`);
  * 3. for each preference ω, the k candidates nearest to the ray from the ideal point 1 toward ω
  *    in normalised space r̂ = clamp((r − lo) / (hi − lo), 0, 1), ties broken by front, then row.
