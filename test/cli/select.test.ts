@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readScoredDataset, writeScoredDataset } from '../../ts/data/dataset.js';
 import { ScoredDataset, type Sample } from '../../ts/data/records.js';
+import { parseBounds } from '../../ts/cli/select.js';
 import { parsePreferences, parseSelectionRecord, selectParetoHq } from '../../ts/moo/index.js';
 import { rng } from '../helpers/reference.js';
 
@@ -120,6 +121,27 @@ describe('moalign select', () => {
     expect(moalign(['--data', files.two, '--k', '2', '--out', empty, '--preferences', 'grid:2']).status).toBe(0);
   });
 
+  it('fixed bounds LO1,LO2:HI1,HI2 (negative ones too) select as the library does with them', async () => {
+    const out = join(tmp, 'sel-fixed');
+    const run = moalign(['--data', files.two, '--k', '4', '--out', out, '--preferences', 'grid:3', '--bounds', '-0.5,0:1.5,1']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain('bounds fixed lo -0.5, 0, hi 1.5, 1');
+    const record = parseSelectionRecord(JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')));
+    const { dataset } = await readScoredDataset(files.two);
+    const bounds = { lo: [-0.5, 0], hi: [1.5, 1] };
+    const want = await selectParetoHq(dataset, parsePreferences('grid:3', 2), { k: 4, bounds, onWarning: () => {} });
+    expect(record.options.bounds).toEqual(bounds);
+    expect(record.selections.map(({ file: _file, ...s }) => s)).toEqual(want.selections);
+  });
+
+  it('--bounds parses minmax, quantiles and fixed bounds, and refuses the rest', () => {
+    expect(parseBounds(' minmax ')).toBe('minmax');
+    expect(parseBounds('q0.001,0.999')).toEqual({ lowerQuantile: 0.001, upperQuantile: 0.999 });
+    expect(parseBounds('-2,0.5:3,1e3')).toEqual({ lo: [-2, 0.5], hi: [3, 1000] });
+    expect(() => parseBounds('0,0:1')).toThrow('fixed bounds hold 2 lo and 1 hi values');
+    for (const bad of ['0,x:1,1', '0,:1,1', '0:1:2', '0,NaN:1,1']) expect(() => parseBounds(bad), bad).toThrow('fixed bounds must be finite numbers');
+  });
+
   it('bad preferences and options are errors that name the problem, and nothing is written', () => {
     const out = join(tmp, 'sel-bad');
     const sum = moalign(['--data', files.two, '--out', out, '--preferences', '0.5,0.6']);
@@ -129,7 +151,10 @@ describe('moalign select', () => {
     expect(moalign(['--data', files.two, '--out', out, '--preferences', 'paretohqd']).stderr).toContain('paretohqd is a 3-objective grid but there are 2 objectives');
     const bounds = moalign(['--data', files.two, '--out', out, '--bounds', 'q0.9,0.1']);
     expect(bounds.status).not.toBe(0);
-    expect(bounds.stderr).toContain('expected "minmax" or "qLO,HI"');
+    expect(bounds.stderr).toContain('expected "minmax", "qLO,HI"');
+    const fixed = moalign(['--data', files.two, '--out', out, '--bounds', '0,0,0:1,1,1']);
+    expect(fixed.stderr).toContain('fixed bounds hold 3 lo and 3 hi values for 2 objectives (helpful, harmless)');
+    noStack(fixed.stderr);
     expect(moalign(['--data', files.two, '--out', out, '--distance', 'cosine']).stderr).toContain('Allowed choices are perpendicular, angular');
     expect(existsSync(out)).toBe(false);
   });

@@ -22,14 +22,32 @@ interface SelectCliOptions {
 /** The files a selection writes into --out: what --overwrite may replace. */
 const OUTPUT_FILE = /^(selection\.json|selection\.svg|pref-\d+\.jsonl)$/;
 
-/** --bounds: "minmax", or "qLO,HI" for the LO and HI quantiles (e.g. q0.001,0.999). */
+const BOUNDS_FORMS = '"minmax", "qLO,HI" with 0 <= LO < HI <= 1 (e.g. q0.001,0.999), or fixed bounds "LO1,LO2,...:HI1,HI2,..." (e.g. -2,0:3,1.5)';
+
+/** Comma-separated numbers; undefined when one is not a number. */
+function numberList(text: string): number[] | undefined {
+  const values = text.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  return values.every(Number.isFinite) ? values : undefined;
+}
+
+/**
+ * --bounds: "minmax"; "qLO,HI" for the LO and HI quantiles (e.g. q0.001,0.999); or fixed bounds
+ * "LO1,LO2,...:HI1,HI2,..." in objective order (their count and hi > lo are checked by the selection,
+ * which knows the objectives and names them).
+ */
 export function parseBounds(value: string): SelectionBounds {
   const v = value.trim();
   if (v === 'minmax') return 'minmax';
+  if (v.includes(':')) {
+    const [lo, hi, ...rest] = v.split(':').map(numberList);
+    if (lo === undefined || hi === undefined || rest.length > 0) throw new InvalidArgumentError(`fixed bounds must be finite numbers; expected ${BOUNDS_FORMS}`);
+    if (lo.length !== hi.length) throw new InvalidArgumentError(`fixed bounds hold ${lo.length} lo and ${hi.length} hi values; expected ${BOUNDS_FORMS}`);
+    return { lo, hi };
+  }
   const q = /^q([^,]+),(.+)$/.exec(v);
   const [lowerQuantile, upperQuantile] = q ? [Number(q[1]), Number(q[2])] : [Number.NaN, Number.NaN];
   if (!(lowerQuantile >= 0 && upperQuantile <= 1 && lowerQuantile < upperQuantile)) {
-    throw new InvalidArgumentError('expected "minmax" or "qLO,HI" with 0 <= LO < HI <= 1, e.g. q0.001,0.999');
+    throw new InvalidArgumentError(`expected ${BOUNDS_FORMS}`);
   }
   return { lowerQuantile, upperQuantile };
 }
@@ -50,7 +68,7 @@ export function registerSelect(program: Command): void {
     )
     .option('--k <n>', 'samples per preference', positiveInt, 100)
     .requiredOption('--out <dir>', 'output folder (refused when not empty, unless --overwrite)')
-    .option('--bounds <how>', 'normalisation bounds: minmax, or qLO,HI for quantiles (e.g. q0.001,0.999; rewards beyond are clamped)', parseBounds, 'minmax' as SelectionBounds)
+    .option('--bounds <how>', 'normalisation bounds: minmax; qLO,HI for quantiles (e.g. q0.001,0.999); or LO1,LO2,...:HI1,HI2,... for fixed bounds per objective. Rewards beyond quantile or fixed bounds are clamped', parseBounds, 'minmax' as SelectionBounds)
     .addOption(new Option('--distance <kind>', 'distance to a preference ray').choices(['perpendicular', 'angular']).default('perpendicular'))
     .option('--pareto-layers <L>', 'use exactly the top L Pareto layers instead of the N_min rule', positiveInt)
     .option('--pareto-pool-min <n>', 'N_min: the fewest top layers holding at least n samples (default max(20·k·|preferences|, 5000))', positiveInt)
@@ -91,7 +109,7 @@ async function select(opts: SelectCliOptions): Promise<void> {
     for (const name of await readdir(opts.out)) if (OUTPUT_FILE.test(name)) await rm(join(opts.out, name), { force: true });
   }
   const rule = record.options.paretoLayers !== null ? `--pareto-layers ${record.options.paretoLayers}` : `N_min ${record.options.paretoPoolMin}`;
-  const bounds = record.options.bounds === 'minmax' ? 'min-max' : `quantiles ${record.options.bounds.lowerQuantile}, ${record.options.bounds.upperQuantile}`;
+  const bounds = describeBounds(record.options.bounds);
   say(`candidates: ${record.candidates} samples in the top ${record.layers} Pareto layers (${rule}); bounds ${bounds}; selected in ${seconds.toFixed(2)} s`);
   for (const [p, s] of record.selections.entries()) {
     s.file = `pref-${p}.jsonl`;
@@ -119,4 +137,10 @@ async function checkOut(out: string, overwrite: boolean): Promise<void> {
   if (info === undefined) return;
   if (!info.isDirectory()) throw new Error(`--out ${out} is a file; it must be a folder`);
   if (!overwrite && (await readdir(out)).length > 0) throw new Error(`--out ${out} is not empty; pass --overwrite to replace an earlier selection there`);
+}
+
+function describeBounds(bounds: SelectionBounds): string {
+  if (bounds === 'minmax') return 'min-max';
+  if ('lo' in bounds) return `fixed lo ${bounds.lo.join(', ')}, hi ${bounds.hi.join(', ')}`;
+  return `quantiles ${bounds.lowerQuantile}, ${bounds.upperQuantile}`;
 }
