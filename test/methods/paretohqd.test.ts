@@ -69,6 +69,9 @@ describe('ParetoHqD on the built-in task (reduced)', () => {
     const want2 = await selectParetoHq(generated, [[0, 1], [0.5, 0.5], [1, 0]], { k: 6 });
     const got2 = JSON.parse(readFileSync(join(dir, 'stage2/selection.json'), 'utf8'));
     expect(got2.selections.map((p: { indices: number[] }) => p.indices)).toEqual(want2.selections.map((p) => p.indices));
+    // stage2Bounds 'recompute': the generated pool's own bounds, stage 1's logged beside them
+    expect([got2.lo, got2.hi]).toEqual([want2.lo, want2.hi]);
+    expect(got2.stage1Bounds).toEqual({ lo: got1.lo, hi: got1.hi });
   });
 
   it('a run interrupted mid-way and re-run ends with the metrics of the uninterrupted run', async () => {

@@ -35,8 +35,14 @@ export const paretoHqdConfig = z
         seed: z.number().int().nonnegative().default(0),
         /** Stage 2 selects from the generated pool plus the original one. */
         stage2IncludeOriginal: z.boolean().default(false),
-        /** Bounds of the stage-2 selection: recomputed on its own pool (stage 1's bounds are not supported yet). */
-        stage2Bounds: z.literal('recompute').default('recompute'),
+        /**
+         * Bounds of the stage-2 selection (paretohqd.md §6): 'recompute' (default) computes
+         * selection.bounds on the stage-2 pool; 'stage1' reuses the stage-1 selection's lo/hi, so
+         * both stages measure distances in the same normalised space. Generated rewards may fall
+         * outside stage 1's bounds: they are clamped to [0, 1] like rewards beyond quantile bounds.
+         * The stage-2 record logs both: its lo/hi (used) and stage1Bounds.
+         */
+        stage2Bounds: z.enum(['recompute', 'stage1']).default('recompute'),
       })
       .prefault({}),
     evaluation: evaluationConfig,

@@ -5,7 +5,8 @@
 //             SFT the base model on them (one adapter per ω, plus the m + 1 representatives)
 //   augment   the representatives (each e_i and the centre) answer the same N training prompts;
 //             the answers are cleaned and scored
-//   stage 2   select k2 per ω from the generated pool; continue ω's stage-1 adapter on them
+//   stage 2   select k2 per ω from the generated pool (bounds: its own, or stage 1's);
+//             continue ω's stage-1 adapter on them
 //   evaluate  every ω's final model answers the test prompts (method-agnostic, ts/eval)
 //
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
@@ -13,7 +14,7 @@ import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset, wr
 import { type PromptRecord, type Sample, ScoredDataset } from '../../data/records.js';
 import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
 import type { PoliciesFile } from '../../eval/index.js';
-import { formatPreference, selectParetoHq, type SelectionRecord } from '../../moo/index.js';
+import { formatPreference, selectParetoHq, type SelectionBounds, type SelectionRecord } from '../../moo/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
 import { readJsonFile } from '../../util/json-file.js';
 import { Rng } from '../../util/rng.js';
@@ -113,8 +114,9 @@ export class ParetoHqD {
     const generated = (await readScoredDataset(this.run.path(generatedFile), { objectives: inputs.objectives })).dataset;
     const stage2Pool = this.config.augmentation.stage2IncludeOriginal ? concat(generated, pool) : generated;
     await this.run.step('stage2-selection', [sel2], async () => {
-      say('stage2-selection', `selecting ${this.config.selection.k2} samples per preference from ${stage2Pool.size} generated`);
-      const record = await this.select(stage2Pool, grid, this.config.selection.k2, hooks.signal);
+      const bounds = this.config.augmentation.stage2Bounds === 'stage1' ? " under stage 1's bounds" : '';
+      say('stage2-selection', `selecting ${this.config.selection.k2} samples per preference from ${stage2Pool.size} generated${bounds}`);
+      const record = await selectStage2(stage2Pool, grid, stage1, this.config, hooks.signal);
       await writeTextAtomic(this.run.path(sel2), `${JSON.stringify(record)}\n`);
     });
     const stage2 = this.readSelection(sel2);
@@ -139,10 +141,9 @@ export class ParetoHqD {
     return policies;
   }
 
-  /** Bounds are computed on each stage's own pool (the design's stage2Bounds "recompute"). */
+  /** Stage 1's selection: selection.bounds computed on the pool. */
   private async select(pool: ScoredDataset, preferences: number[][], k: number, signal?: AbortSignal): Promise<SelectionRecord> {
-    const s = this.config.selection;
-    return selectParetoHq(pool, preferences, { k, bounds: s.bounds, distance: s.distance, paretoPoolMin: s.paretoPoolMin, paretoLayers: s.paretoLayers, signal });
+    return selectWith(pool, preferences, k, this.config.selection, this.config.selection.bounds, signal);
   }
 
   private readSelection(file: string): SelectionRecord {
@@ -176,6 +177,38 @@ export class ParetoHqD {
       return response === undefined ? [] : [{ id: `${p.id}/w${w.map((x) => x.toFixed(3)).join('-')}`, prompt: p.prompt, response, reference: p.reference, group: p.id, origin: 'generated', generatedBy: { model: adapter, preference: w, seed } }];
     });
   }
+}
+
+/** One stage's selection with the configured options, under `bounds`. */
+function selectWith(pool: ScoredDataset, preferences: number[][], k: number, s: ParetoHqdConfig['selection'], bounds: SelectionBounds, signal?: AbortSignal) {
+  return selectParetoHq(pool, preferences, { k, bounds, distance: s.distance, paretoPoolMin: s.paretoPoolMin, paretoLayers: s.paretoLayers, signal });
+}
+
+/**
+ * The bounds of stage 2's selection (augmentation.stage2Bounds, paretohqd.md §6): selection.bounds
+ * recomputed on the stage-2 pool ('recompute'), or stage 1's lo/hi as fixed bounds ('stage1').
+ */
+export function stage2SelectionBounds(config: Pick<ParetoHqdConfig, 'selection' | 'augmentation'>, stage1: Pick<SelectionRecord, 'lo' | 'hi'>): SelectionBounds {
+  return config.augmentation.stage2Bounds === 'stage1' ? { lo: [...stage1.lo], hi: [...stage1.hi] } : config.selection.bounds;
+}
+
+/**
+ * Stage 2's selection: k2 per preference from `pool` under stage2SelectionBounds. Generated rewards
+ * beyond stage 1's bounds are clamped into [0, 1]. The record logs both sets of bounds: lo/hi (used)
+ * and stage1Bounds.
+ */
+export async function selectStage2(
+  pool: ScoredDataset,
+  preferences: number[][],
+  stage1: SelectionRecord,
+  config: Pick<ParetoHqdConfig, 'selection' | 'augmentation'>,
+  signal?: AbortSignal,
+): Promise<SelectionRecord> {
+  // the bounds are per objective: a pool in another order would pair them with the wrong rewards
+  if (stage1.objectives.join('\n') !== pool.objectives.join('\n'))
+    throw new Error(`stage 1 selected over objectives (${stage1.objectives.join(', ')}) but the stage-2 pool has (${pool.objectives.join(', ')})`);
+  const record = await selectWith(pool, preferences, config.selection.k2, config.selection, stage2SelectionBounds(config, stage1), signal);
+  return { ...record, stage1Bounds: { lo: [...stage1.lo], hi: [...stage1.hi] } };
 }
 
 function concat(a: ScoredDataset, b: ScoredDataset): ScoredDataset {
