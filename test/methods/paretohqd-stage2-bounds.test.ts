@@ -48,6 +48,7 @@ describe("stage 2's bounds", () => {
     expect(record.hi).toEqual(stage1.hi);
     expect(record.options.bounds).toEqual({ lo: stage1.lo, hi: stage1.hi });
     expect(record.stage1Bounds).toEqual({ lo: stage1.lo, hi: stage1.hi });
+    expect(record.poolBounds).toEqual(minMax(generated));
     // the selection is selectParetoHq's under those fixed bounds, and the record round-trips
     const want = await selectParetoHq(generated, prefs, { k: 5, paretoPoolMin: 40, bounds: { lo: stage1.lo, hi: stage1.hi }, ...quiet });
     expect(record.selections).toEqual(want.selections);
@@ -65,6 +66,7 @@ describe("stage 2's bounds", () => {
     expect({ lo: record.lo, hi: record.hi }).toEqual(minMax(generated));
     expect(record.options.bounds).toBe('minmax');
     expect(record.stage1Bounds).toEqual({ lo: stage1.lo, hi: stage1.hi });
+    expect(record.poolBounds).toEqual(minMax(generated));
     const want = await selectParetoHq(generated, prefs, { k: 5, paretoPoolMin: 40, ...quiet });
     expect(record.selections).toEqual(want.selections);
   });

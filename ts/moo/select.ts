@@ -115,6 +115,8 @@ export const selectionRecord = z
      * ones used (lo, hi): equal to them under stage2Bounds 'stage1', the stage-2 pool's own under 'recompute'.
      */
     stage1Bounds: z.object({ lo: z.array(z.number()), hi: z.array(z.number()) }).optional(),
+    /** ParetoHqD's stage 2 only: the stage-2 pool's own min and max per objective (the bounds 'recompute' uses), whatever was used. */
+    poolBounds: z.object({ lo: z.array(z.number()), hi: z.array(z.number()) }).optional(),
     warnings: z.array(z.string()),
     selections: z.array(preferenceSelection).min(1),
   })
@@ -125,8 +127,10 @@ export const selectionRecord = z
     const bounds = r.options.bounds;
     if (typeof bounds === 'object' && 'lo' in bounds)
       for (const key of ['lo', 'hi'] as const) if (bounds[key].length !== m) issue(['options', 'bounds', key], `holds ${bounds[key].length} numbers for ${m} objectives`);
-    if (r.stage1Bounds !== undefined)
-      for (const key of ['lo', 'hi'] as const) if (r.stage1Bounds[key].length !== m) issue(['stage1Bounds', key], `holds ${r.stage1Bounds[key].length} numbers for ${m} objectives`);
+    for (const field of ['stage1Bounds', 'poolBounds'] as const) {
+      const b = r[field];
+      if (b !== undefined) for (const key of ['lo', 'hi'] as const) if (b[key].length !== m) issue([field, key], `holds ${b[key].length} numbers for ${m} objectives`);
+    }
     r.selections.forEach((s, p) => {
       if (s.preference.length !== m) issue(['selections', p, 'preference'], `holds ${s.preference.length} weights for ${m} objectives`);
       const n = s.indices.length;

@@ -194,8 +194,8 @@ export function stage2SelectionBounds(config: Pick<ParetoHqdConfig, 'selection' 
 
 /**
  * Stage 2's selection: k2 per preference from `pool` under stage2SelectionBounds. Generated rewards
- * beyond stage 1's bounds are clamped into [0, 1]. The record logs both sets of bounds: lo/hi (used)
- * and stage1Bounds.
+ * beyond stage 1's bounds are clamped into [0, 1]. The record logs both sets of bounds: lo/hi (used),
+ * stage1Bounds and poolBounds (the stage-2 pool's own min and max).
  */
 export async function selectStage2(
   pool: ScoredDataset,
@@ -208,7 +208,9 @@ export async function selectStage2(
   if (stage1.objectives.join('\n') !== pool.objectives.join('\n'))
     throw new Error(`stage 1 selected over objectives (${stage1.objectives.join(', ')}) but the stage-2 pool has (${pool.objectives.join(', ')})`);
   const record = await selectWith(pool, preferences, config.selection.k2, config.selection, stage2SelectionBounds(config, stage1), signal);
-  return { ...record, stage1Bounds: { lo: [...stage1.lo], hi: [...stage1.hi] } };
+  const columns = pool.objectives.map((_, j) => pool.column(j));
+  const poolBounds = { lo: columns.map((c) => c.reduce((a, b) => Math.min(a, b), Infinity)), hi: columns.map((c) => c.reduce((a, b) => Math.max(a, b), -Infinity)) };
+  return { ...record, stage1Bounds: { lo: [...stage1.lo], hi: [...stage1.hi] }, poolBounds };
 }
 
 function concat(a: ScoredDataset, b: ScoredDataset): ScoredDataset {
