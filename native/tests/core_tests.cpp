@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
   };
   cases.insert(moo_test_cases().begin(), moo_test_cases().end());
   cases.insert(engine_test_cases().begin(), engine_test_cases().end());
+  cases.insert(train_test_cases().begin(), train_test_cases().end());
   int ran = 0;
   for (const auto& [name, run] : cases) {
     if (argc > 1 && name != argv[1]) continue;

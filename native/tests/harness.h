@@ -40,3 +40,6 @@ const std::map<std::string, std::function<void()>>& moo_test_cases();
 
 // Cases defined in engine_tests.cpp (the transformer engine).
 const std::map<std::string, std::function<void()>>& engine_test_cases();
+
+// Cases defined in train_tests.cpp (preference training's losses and λ sampling).
+const std::map<std::string, std::function<void()>>& train_test_cases();

@@ -185,6 +185,11 @@ SequenceLogProbs CausalLM::log_probs(const Batch& batch, const Tensor& labels) c
   return out;
 }
 
+Tensor CausalLM::summed_log_probs(const Batch& batch, const Tensor& labels) const {
+  const auto in = impl_->inputs(batch);
+  return wrap(impl_->token_log_probs(in, aten(labels)).first.sum(1));
+}
+
 DpoResult CausalLM::dpo_loss(const Batch& chosen, const Tensor& chosen_labels, const Batch& rejected, const Tensor& rejected_labels, double beta,
                              bool backward) {
   if (!has_adapters()) throw InvalidArgument("DPO needs adapters: the reference model is this model with its adapters switched off");

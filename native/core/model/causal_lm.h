@@ -102,6 +102,9 @@ class CausalLM {
   // `backward`, accumulates the gradients of loss * backward_scale.
   double loss(const Batch& batch, const Tensor& labels, bool backward, double backward_scale = 1.0);
   SequenceLogProbs log_probs(const Batch& batch, const Tensor& labels) const;
+  // (B) float32 on the model's device: each row's log-prob summed over its label positions, as
+  // log_probs' `sum`, but differentiable (under grad mode) for training losses built outside.
+  Tensor summed_log_probs(const Batch& batch, const Tensor& labels) const;
   // DPO (Rafailov et al. 2023) on pairs: row i of `chosen` and of `rejected` share a prompt.
   // The policy is the model with its adapters, the reference the same model with them switched
   // off (so the model needs adapters). With `backward`, accumulates the loss's gradients.
