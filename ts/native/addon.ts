@@ -255,6 +255,42 @@ export interface NativeTrainReport {
   seconds: number;
 }
 
+/** Preference training (DPO / multi-objective, design panacea.md §6) on top of the loop's options. */
+export interface NativePreferenceOptions extends NativeTrainOptions {
+  /** 'dpo': pairs with labels o_i ∈ {-1, 0, 1}; 'sft': responses with weights w_i ≥ 0. Default 'dpo'. */
+  objective?: 'dpo' | 'sft';
+  /** DPO β. Default 0.1. */
+  dpoBeta?: number;
+  /** 'ls': Σ λ_i L_i; 'tche': max_i λ_i (L_i − z_i). Default 'ls'. */
+  aggregation?: 'ls' | 'tche';
+  /** Tchebycheff ideal point z (m), a lower bound of each loss. Default zeros. */
+  tcheIdeal?: number[];
+  /** μ > 0: smooth Tchebycheff μ log Σ exp(λ_i (L_i − z_i) / μ). Default 0 (the hard max). */
+  tcheSmoothing?: number;
+  /** A fresh λ per optimiser step, micro-batch or item ('sample': 'ls' only). Default 'step'. */
+  lambdaPer?: 'step' | 'microbatch' | 'sample';
+  /** Chance of a uniformly drawn one-hot λ instead of Dirichlet(1). Default 0.1. */
+  vertexProb?: number;
+  /** This λ (on the simplex, length m) every step instead of sampling. */
+  fixedPreference?: number[];
+}
+
+/** Token rows in CSR layout: ids and labels share offsets; label -100 = no loss. */
+export interface NativeTokenRows {
+  ids: Int32Array;
+  labels: Int32Array;
+  offsets: Int32Array;
+}
+
+export interface NativePreferenceReport extends NativeTrainReport {
+  /** The λ of each step since step 0 (the first micro-batch's first row). */
+  lambdas: number[][];
+  /** Each step's per-objective losses L_i (mean over its micro-batches; NaN where no item carried objective i). */
+  objectiveLosses: number[][];
+  /** Micro-batches in which some objective had no item. */
+  missingObjectiveEvents: number;
+}
+
 /** Options of selectParetoHq (paretohqd.md §2–5); defaults as in native/core/moo/select_pareto_hq.h. */
 export interface NativeSelectOptions {
   /** Samples per preference. Default 100. */
@@ -357,6 +393,18 @@ export interface NativeAddon {
     cancel?: NativeCancelToken,
     onProgress?: (step: number, steps: number, loss: number, lr: number, gradNorm: number, tokensPerSecond: number, elapsedSeconds: number) => void,
   ): Promise<NativeTrainReport>;
+  /** Preference training in native code: DPO pairs (chosen = response a, rejected = response b)
+   *  or SFT responses (rejected undefined), with labels a row-major (n, m) Float64Array.
+   *  onProgress gets the trainSft numbers followed by the step's λ (m) and objective losses (m). */
+  trainPreference(
+    model: NativeCausalLM,
+    chosen: NativeTokenRows,
+    rejected: NativeTokenRows | undefined,
+    labels: Float64Array,
+    options: NativePreferenceOptions,
+    cancel?: NativeCancelToken,
+    onProgress?: (step: number, steps: number, loss: number, lr: number, gradNorm: number, tokensPerSecond: number, elapsedSeconds: number, ...lambdaThenLosses: number[]) => void,
+  ): Promise<NativePreferenceReport>;
   /** Σ_i weights[i] · θ_i, tensor by tensor, over the `<stem>.safetensors` (or shards) of each
    *  folder in `dirs` ("model" for full checkpoints, "adapter_model" for peft adapters), written
    *  atomically to `outFile`. Float tensors are summed in float32 and stored as `dtype` (default:
