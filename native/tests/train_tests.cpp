@@ -93,6 +93,12 @@ void preference_losses() {
     }
   CHECK(near(aggregate_losses(l, lambda, Aggregation{"tche", at::tensor(z, f64), 0}).item<double>(), tche));
   CHECK(near(aggregate_losses(l, lambda, Aggregation{"tche", at::tensor(z, f64), mu}).item<double>(), mu * std::log(lse)));
+  // an absent objective stays out of the max even when the present terms are negative (z above L)
+  const std::vector<double> high{5, 5, 0};
+  double tche_high = -INFINITY;
+  for (int64_t i = 0; i < m; ++i)
+    if (ref.present[i]) tche_high = std::max(tche_high, lam[i] * (ref.L[i] - high[i]));
+  CHECK(tche_high < 0 && near(aggregate_losses(l, lambda, Aggregation{"tche", at::tensor(high, f64), 0}).item<double>(), tche_high));
   // without an ideal point z = 0
   double tche0 = -INFINITY;
   for (int64_t i = 0; i < m; ++i)

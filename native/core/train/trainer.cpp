@@ -347,7 +347,6 @@ bool on_simplex(const std::vector<double>& v) {
 
 std::string join(const std::vector<double>& v) {
   std::ostringstream s;
-  s.precision(17);
   for (std::size_t i = 0; i < v.size(); ++i) s << (i ? ", " : "") << v[i];
   return s.str();
 }

@@ -62,7 +62,16 @@ double learning_rate(const TrainOptions& o, int64_t step);
 // log-probs summed over response tokens, π_ref the model with its adapters switched off. SFT: an
 // example (`chosen`; `rejected` empty) with weights w_i ≥ 0 (0: not in D_i); L_i is the w-weighted
 // mean of the items' mean response NLL. The m losses are aggregated with the step's λ (design:
-// ../shared/design/panacea.md §6). Plain DPO is m = 1 with a fixed λ = (1).
+// ../shared/design/panacea.md §6; the loss functions are in preference_loss.h). Plain DPO is m = 1
+// with a fixed λ = (1).
+//
+// With SVD-LoRA (model.preference_dim() = m > 0) λ is also written into the model before every
+// micro-batch's forward passes ((m), or (B, m) under lambda_per sample); otherwise it only weights
+// the losses. An objective that no item of a micro-batch carries is left out of that micro-batch's
+// sum or max and counted in missing_objective_events. Everything is checked before the first
+// step; an item with no non-zero label (no objective would use it) is an error, not skipped.
+// Checkpoints are train_sft's plus, in state.json, the objective, m, and the λ and objective-loss
+// logs, so that a resumed run continues both (λ is drawn from (seed, step, row), not replayed).
 struct PreferenceItem {
   Example chosen, rejected;
   std::vector<double> labels;  // (m)
@@ -82,8 +91,8 @@ struct PreferenceTrainOptions {
 
 struct PreferenceStepStats {
   StepStats step;
-  std::vector<double> lambda;           // the step's λ (the first row's under lambda_per sample)
-  std::vector<double> objective_losses; // L_i of the step (NaN where no item carried objective i)
+  std::vector<double> lambda;           // the step's λ (its first micro-batch's first row under microbatch / sample)
+  std::vector<double> objective_losses; // L_i of the step: mean over its micro-batches that carried objective i (else NaN)
 };
 using PreferenceProgress = std::function<void(const PreferenceStepStats&)>;
 
@@ -91,7 +100,7 @@ struct PreferenceTrainReport {
   TrainReport train;
   std::vector<std::vector<double>> lambdas;           // per optimiser step from step 0 (resume included)
   std::vector<std::vector<double>> objective_losses;  // per step, (m)
-  int64_t missing_objective_events = 0;               // micro-batches where some L_i had no item
+  int64_t missing_objective_events = 0;               // micro-batches where some L_i had no item (resume included)
 };
 
 TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, const TrainOptions& options, const CancelToken* cancel,
@@ -101,6 +110,7 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
 // Dirichlet(1, …, 1) (E_i = -log U_i, λ = E / ΣE). Deterministic in (seed, step, row).
 std::vector<double> sample_preference(int64_t m, double vertex_prob, uint64_t seed, int64_t step, int64_t row);
 
+// DPO needs adapters (the reference is the model with them off); SFT trains whatever is trainable.
 PreferenceTrainReport train_preference(model::CausalLM& model, const std::vector<PreferenceItem>& data, const PreferenceTrainOptions& options,
                                        const CancelToken* cancel, const PreferenceProgress& progress);
 
