@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/isfinite.h>
 #include <ATen/ops/argmax.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/cumsum.h>
@@ -20,11 +21,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "core/adapters/lora.h"
+#include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
 #include "core/errors.h"
+#include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/model/transformer.h"
 #include "core/train/linear_cross_entropy.h"
@@ -48,6 +52,34 @@ bool ends_with_module(const std::string& name, const std::string& suffix) {
 
 const std::string kPeftPrefix = "base_model.model.";
 
+std::string layout_name(Layout layout) { return layout == Layout::Gpt2 ? "gpt2" : "llama"; }
+
+// λ (m), (1, m) or (R, m) -> (R, m) float64 on the CPU, every row checked to lie on the simplex
+// within 1e-6: finite, non-negative, summing to 1 (panacea.md §7; never renormalised, pitfall 12).
+at::Tensor simplex_rows(const at::Tensor& lambda, int64_t m) {
+  if (!lambda.defined() || !lambda.is_floating_point()) throw InvalidArgument("a preference must be a floating-point tensor");
+  const at::Tensor rows = (lambda.dim() == 1 ? lambda.view({1, -1}) : lambda).detach().to(at::kCPU, at::kDouble).contiguous();
+  if (rows.dim() != 2 || rows.size(0) < 1) throw InvalidArgument("a preference must be (m) or (rows, m), got " + std::to_string(lambda.dim()) + " dimensions");
+  if (rows.size(1) != m)
+    throw InvalidArgument("a preference needs m = " + std::to_string(m) + " values (one per objective), got " + std::to_string(rows.size(1)));
+  const double* p = rows.data_ptr<double>();
+  for (int64_t b = 0; b < rows.size(0); ++b) {
+    const std::string row = "preference row " + std::to_string(b);
+    double sum = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double v = p[b * m + i];
+      if (!std::isfinite(v)) throw InvalidArgument(row + ": value " + std::to_string(i) + " is not finite");
+      if (v < -1e-6) throw InvalidArgument(row + ": value " + std::to_string(i) + " is negative (" + std::to_string(v) + ")");
+      sum += v;
+    }
+    if (std::abs(sum - 1) > 1e-6)
+      throw InvalidArgument(row + " sums to " + std::to_string(sum) + ", not 1: a preference lies on the simplex");
+  }
+  return rows;
+}
+
+bool rows_equal(const at::Tensor& rows) { return rows.size(0) == 1 || rows.eq(rows.narrow(0, 0, 1)).all().item<bool>(); }
+
 }  // namespace
 
 struct CausalLM::Impl {
@@ -59,6 +91,41 @@ struct CausalLM::Impl {
     std::shared_ptr<adapters::Adapter> adapter;
   };
   std::vector<Attached> adapters;
+  // Panacea's SVD-LoRA, when attached: the same adapters as above, typed, and their options.
+  struct Svd {
+    std::vector<std::shared_ptr<adapters::SvdLora>> layers;
+    SvdLoraOptions options;
+  } svd;
+
+  bool any_merged() const {
+    for (const auto& a : adapters)
+      if (a.linear->merged) return true;
+    return false;
+  }
+  void unmerge_all() {
+    for (auto& a : adapters) a.linear->unmerge();
+  }
+  // All or nothing: a module that cannot merge (no single preference) leaves every weight as it was.
+  void merge_all() {
+    try {
+      for (auto& a : adapters) a.linear->merge();
+    } catch (...) {
+      unmerge_all();
+      throw;
+    }
+  }
+  // The preference of every SVD-LoRA layer (the layers all hold the same one): (R, m) or undefined.
+  at::Tensor preference() const { return svd.layers.empty() ? at::Tensor() : svd.layers.front()->preference(); }
+  // Writes checked rows (R, m) (or undefined: none) into every layer. Merged weights follow a new
+  // single preference (restored exactly, then merged again); per-row preferences need unmerged ones.
+  void set_preference(const at::Tensor& rows) {
+    const bool merged = any_merged();
+    if (merged && rows.defined() && !rows_equal(rows))
+      throw InvalidArgument("the adapters are merged for one preference; unmerge them before setting one preference per row");
+    if (merged) unmerge_all();
+    for (auto& l : svd.layers) rows.defined() ? l->set_preference(rows) : l->clear_preference();
+    if (merged && rows.defined()) merge_all();
+  }
 
   // Positions count real tokens only, so left- and right-padded rows see the same positions as
   // unpadded ones. key_mask (B, T) bool -> (B, T) int64.
@@ -121,10 +188,10 @@ CausalLM::CausalLM(const std::string& dir, const ModelConfig& config, const Load
   const at::Device device(options.device);
   if (device.type() != at::kCPU && device.type() != at::kCUDA) throw InvalidArgument("device must be cpu or cuda[:i], not " + options.device);
   if (options.init_seed) {
-    impl_ = std::make_unique<Impl>(Impl{Transformer(config, FreshWeights(*options.init_seed), dtype), device, dtype, {}});
+    impl_ = std::make_unique<Impl>(Impl{Transformer(config, FreshWeights(*options.init_seed), dtype), device, dtype, {}, {}});
   } else {
     const SafetensorsCheckpoint checkpoint(dir);
-    impl_ = std::make_unique<Impl>(Impl{Transformer(config, CheckpointWeights(checkpoint), dtype), device, dtype, {}});
+    impl_ = std::make_unique<Impl>(Impl{Transformer(config, CheckpointWeights(checkpoint), dtype), device, dtype, {}, {}});
   }
   impl_->body.to(device);
 }
@@ -153,7 +220,15 @@ Tensor CausalLM::scores(const Batch& batch) const {
   return wrap(picked.to(at::kFloat).cpu());
 }
 
+namespace {
+// Merged adapters are folded into frozen weights: their parameters would get no gradient.
+void refuse_training_merged(const CausalLM::Impl& impl) {
+  if (impl.any_merged()) throw InvalidArgument("the adapters are merged into the weights; unmerge them before training");
+}
+}  // namespace
+
 double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward, double backward_scale) {
+  if (backward) refuse_training_merged(*impl_);
   const auto in = impl_->inputs(batch);
   const at::Tensor labels = impl_->labels_for(in, aten(labels_t));
   const int64_t T = labels.size(1);
@@ -194,6 +269,7 @@ DpoResult CausalLM::dpo_loss(const Batch& chosen, const Tensor& chosen_labels, c
                              bool backward) {
   if (!has_adapters()) throw InvalidArgument("DPO needs adapters: the reference model is this model with its adapters switched off");
   if (!(beta > 0)) throw InvalidArgument("DPO beta must be > 0");
+  if (backward) refuse_training_merged(*impl_);
   const auto c_in = impl_->inputs(chosen), r_in = impl_->inputs(rejected);
   if (c_in.ids.size(0) != r_in.ids.size(0)) throw InvalidArgument("chosen and rejected must hold the same number of rows");
   auto summed = [&](const Impl::Inputs& in, const Tensor& labels) { return impl_->token_log_probs(in, aten(labels)).first.sum(1); };  // (B)
@@ -222,6 +298,71 @@ DpoResult CausalLM::dpo_loss(const Batch& chosen, const Tensor& chosen_labels, c
   }
   return out;
 }
+
+namespace {
+
+// The SVD-LoRA preference of one generate call. `rows` (B, m) checked, or undefined for the
+// model's own. One preference for every row: the adapters are merged (the base model's speed)
+// and restored exactly on exit; otherwise they run unmerged with one λ per row. On exit, errors
+// included, the model's previous preference and merge state come back.
+class PreferenceScope {
+ public:
+  PreferenceScope(CausalLM::Impl& impl, const at::Tensor& rows, int64_t batch) : impl_(impl) {
+    if (impl.svd.layers.empty()) return;
+    const at::Tensor current = impl.preference();
+    const at::Tensor use = rows.defined() ? rows : current;
+    if (!use.defined()) throw InvalidArgument("this model has SVD-LoRA adapters but no preference: set one, or pass one per prompt");
+    const bool single = rows_equal(use);
+    if (!single && use.size(0) != batch)
+      throw InvalidArgument("the model's preference has " + std::to_string(use.size(0)) + " rows for " + std::to_string(batch) + " prompts");
+    was_merged_ = impl.any_merged();
+    if (!single && was_merged_) throw InvalidArgument("the adapters are merged for one preference; unmerge them to generate with one preference per row");
+    if (rows.defined()) {
+      previous_ = current;
+      restore_ = true;
+      impl.set_preference(single ? rows.narrow(0, 0, 1) : rows);  // re-merges when merged
+    }
+    if (single && !impl.any_merged()) {
+      impl.merge_all();
+      merged_here_ = true;
+    }
+  }
+  ~PreferenceScope() {
+    try {
+      if (merged_here_) impl_.unmerge_all();
+      if (restore_) impl_.set_preference(previous_);
+    } catch (...) {
+      // unmerge copies tensors back and set_preference re-merges what was merged: neither fails
+      // for a preference that worked before
+    }
+  }
+  PreferenceScope(const PreferenceScope&) = delete;
+  PreferenceScope& operator=(const PreferenceScope&) = delete;
+
+ private:
+  CausalLM::Impl& impl_;
+  at::Tensor previous_;
+  bool restore_ = false, was_merged_ = false, merged_here_ = false;
+};
+
+// GenerateOptions::preferences as checked rows (B, m), or undefined when empty.
+at::Tensor generation_preferences(const std::vector<std::vector<double>>& preferences, int64_t batch, int64_t m) {
+  if (preferences.empty()) return {};
+  if (m == 0) throw InvalidArgument("preferences were given, but this model has no SVD-LoRA adapters");
+  if (static_cast<int64_t>(preferences.size()) != batch)
+    throw InvalidArgument("preferences: one row per prompt is needed, got " + std::to_string(preferences.size()) + " rows for " + std::to_string(batch) +
+                          " prompts");
+  std::vector<double> flat;
+  for (std::size_t i = 0; i < preferences.size(); ++i) {
+    if (static_cast<int64_t>(preferences[i].size()) != m)
+      throw InvalidArgument("preference row " + std::to_string(i) + " has " + std::to_string(preferences[i].size()) + " values; the model has m = " +
+                            std::to_string(m) + " objectives");
+    flat.insert(flat.end(), preferences[i].begin(), preferences[i].end());
+  }
+  return simplex_rows(at::tensor(flat, at::TensorOptions().dtype(at::kDouble)).view({batch, m}), m);
+}
+
+}  // namespace
 
 GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& o, const CancelToken* cancel,
                                   const StepProgress& progress) const {
@@ -253,6 +394,8 @@ GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& promp
   if (P + o.max_new_tokens > c.max_positions)
     throw InvalidArgument("the longest prompt (" + std::to_string(P) + " tokens) plus max_new_tokens (" + std::to_string(o.max_new_tokens) +
                           ") exceeds the model's context of " + std::to_string(c.max_positions));
+  // KV cache and λ rows stay aligned: rows are never reordered or dropped during this call.
+  const PreferenceScope preference(*impl_, generation_preferences(o.preferences, B, preference_dim()), B);
   const at::Device device = impl_->device;
   const auto long_opts = at::TensorOptions().dtype(at::kLong);
   // Left padding: every prompt ends at slot P - 1, so new tokens share slot indices.
@@ -357,22 +500,30 @@ void CausalLM::set_full_finetune(bool trainable) {
 
 namespace {
 
-std::vector<Linear*> matching(Transformer& body, const std::vector<std::string>& suffixes) {
-  if (suffixes.empty()) throw InvalidArgument("LoRA: no target modules given");
+// The projections whose names end with one of `suffixes`. Errors list the model's projections
+// when nothing matches, or (every_target) when any one suffix matches nothing.
+std::vector<Linear*> matching(Transformer& body, const std::vector<std::string>& suffixes, const std::string& what = "LoRA",
+                              bool every_target = false) {
+  if (suffixes.empty()) throw InvalidArgument(what + ": no target modules given");
   std::vector<Linear*> out;
-  std::set<std::string> kinds;
+  std::set<std::string> kinds, used;
   for (Linear* l : body.linears()) {
     kinds.insert(l->name.substr(l->name.rfind('.', l->name.rfind('.') - 1) + 1));
+    bool hit = false;
     for (const auto& s : suffixes)
       if (ends_with_module(l->name, s)) {
-        out.push_back(l);
-        break;
+        used.insert(s);
+        hit = true;
       }
+    if (hit) out.push_back(l);
   }
-  if (out.empty()) {
+  std::string unmatched;
+  for (const auto& s : suffixes)
+    if (!used.count(s)) unmatched += (unmatched.empty() ? "" : ", ") + s;
+  if (out.empty() || (every_target && !unmatched.empty())) {
     std::string names;
     for (const auto& k : kinds) names += (names.empty() ? "" : ", ") + k;
-    throw InvalidArgument("LoRA: no module matches the targets; this model's projections are " + names);
+    throw InvalidArgument(what + ": no module matches the target" + (out.empty() ? "s" : "s " + unmatched) + "; this model's projections are " + names);
   }
   return out;
 }
@@ -440,13 +591,198 @@ void CausalLM::save_lora(const std::string& file) const {
 void CausalLM::set_adapters_enabled(bool enabled) {
   for (auto& a : impl_->adapters) a.linear->adapter_enabled = enabled;
 }
-void CausalLM::merge_adapters() {
-  for (auto& a : impl_->adapters) a.linear->merge();
-}
-void CausalLM::unmerge_adapters() {
-  for (auto& a : impl_->adapters) a.linear->unmerge();
-}
+void CausalLM::merge_adapters() { impl_->merge_all(); }
+void CausalLM::unmerge_adapters() { impl_->unmerge_all(); }
 bool CausalLM::has_adapters() const { return !impl_->adapters.empty(); }
+
+// ---- Panacea's SVD-LoRA ----------------------------------------------------------------------
+
+namespace {
+
+const std::string kSvdFormat = "moalign.svd_lora";
+const char* const kSvdTensors[] = {"svd_lora_U", "svd_lora_V", "svd_lora_sigma", "svd_lora_s"};
+
+void check_svd_options(const SvdLoraOptions& o) {
+  if (o.rank < 1) throw InvalidArgument("SVD-LoRA: k (the free singular values) must be >= 1, got " + std::to_string(o.rank));
+  if (o.preferences < 1) throw InvalidArgument("SVD-LoRA: m (the objectives) must be >= 1, got " + std::to_string(o.preferences));
+  if (!(o.alpha > 0) || !std::isfinite(o.alpha)) throw InvalidArgument("SVD-LoRA: alpha must be a finite number > 0");
+  if (o.init != "zeroDiag" && o.init != "kaiming") throw InvalidArgument("SVD-LoRA: init must be zeroDiag or kaiming, not " + o.init);
+}
+
+std::string number_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+// FNV-1a, 64 bits: enough to tell base models apart, not a security hash.
+struct Fnv1a {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  void bytes(const void* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 0x100000001b3ULL;
+  }
+  void text(const std::string& s) { bytes(s.data(), s.size() + 1); }  // the NUL keeps fields apart
+  void number(int64_t x) { bytes(&x, sizeof x); }
+  std::string hex() const {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+  }
+};
+
+std::string short_fingerprint(const std::string& fp) { return fp.substr(0, 12); }
+
+}  // namespace
+
+void CausalLM::add_svd_lora(const SvdLoraOptions& o) {
+  if (has_adapters()) throw InvalidArgument("this model already has adapters");
+  check_svd_options(o);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  const int64_t k = o.rank, r = o.rank + o.preferences;
+  // Adapter tensors are float32 whatever the compute dtype (panacea.md §6.7); drawn on the CPU so
+  // that a seed gives the same adapter on every device. ΔW(λ) = 0 for every λ at the start: with
+  // zeroDiag σ = s = 0, with kaiming U = 0 (design §3).
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  std::vector<std::pair<Linear*, std::shared_ptr<adapters::SvdLora>>> made;
+  for (Linear* l : matching(impl_->body, o.target_suffixes, "SVD-LoRA", /*every_target=*/true)) {
+    at::Tensor u, v, sigma = at::zeros({k}, f32), s = at::zeros({1}, f32);
+    if (o.init == "zeroDiag") {
+      u = at::empty({l->out_features(), r}, f32).normal_(0, 0.02, generator);  // (out, r)
+      v = at::empty({l->in_features(), r}, f32).normal_(0, 0.02, generator);   // (in, r)
+    } else {
+      // the second re-implementation: V kaiming-uniform (peft's LoRA A bound 1/sqrt(in)), U = 0
+      const double bound = 1.0 / std::sqrt(static_cast<double>(l->in_features()));
+      v = at::empty({l->in_features(), r}, f32).uniform_(-bound, bound, generator);
+      u = at::zeros({l->out_features(), r}, f32);
+      sigma.normal_(0, 0.02, generator);
+      s.normal_(0, 0.5, generator);
+    }
+    const at::Device d = impl_->device;
+    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, u.to(d), v.to(d), sigma.to(d), s.to(d), o.alpha));
+  }
+  impl_->svd.options = o;
+  for (auto& [l, layer] : made) {
+    l->adapter = layer;
+    impl_->adapters.push_back({l, layer});
+    impl_->svd.layers.push_back(layer);
+  }
+}
+
+void CausalLM::set_preference(const Tensor& lambda) {
+  if (impl_->svd.layers.empty()) throw InvalidArgument("this model has no SVD-LoRA adapters; add or load them before setting a preference");
+  impl_->set_preference(simplex_rows(aten(lambda), preference_dim()));
+}
+
+int64_t CausalLM::preference_dim() const { return impl_->svd.layers.empty() ? 0 : impl_->svd.options.preferences; }
+
+void CausalLM::save_svd_lora(const std::string& file, const std::map<std::string, std::string>& extra) const {
+  if (impl_->svd.layers.empty()) throw InvalidArgument("this model has no SVD-LoRA adapters to save");
+  const SvdLoraOptions& o = impl_->svd.options;
+  std::string targets = "[";
+  for (const auto& t : o.target_suffixes) targets += (targets.size() > 1 ? "," : "") + json::quote(t);
+  targets += "]";
+  std::map<std::string, std::string> meta{{"format", kSvdFormat},
+                                          {"k", std::to_string(o.rank)},
+                                          {"m", std::to_string(o.preferences)},
+                                          {"alpha", number_text(o.alpha)},
+                                          {"init", o.init},
+                                          {"targets", targets},
+                                          {"layout", layout_name(config().layout)},
+                                          {"fingerprint", fingerprint()}};
+  for (const auto& [key, value] : extra)
+    if (!meta.emplace(key, value).second) throw InvalidArgument("SVD-LoRA metadata key " + key + " is reserved");
+  // Names as parameter_names() gives them: base_model.model.<module>.svd_lora_{U,V,sigma,s}. λ is
+  // not saved: it is chosen at inference (pitfall 1).
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& a : impl_->adapters)
+    for (const auto& [n, t] : a.adapter->parameters()) tensors.emplace_back(kPeftPrefix + a.linear->name + "." + n, t);
+  save_safetensors(file, tensors, meta);
+}
+
+std::map<std::string, std::string> CausalLM::load_svd_lora(const std::string& file) {
+  if (has_adapters()) throw InvalidArgument("this model already has adapters");
+  const SafetensorsFile f(file);
+  const auto& meta = f.metadata();
+  auto field = [&](const std::string& key) -> const std::string& {
+    const auto it = meta.find(key);
+    if (it == meta.end()) throw InvalidArgument(file + ": not a moalign SVD-LoRA file (no \"" + key + "\" in its metadata)");
+    return it->second;
+  };
+  if (field("format") != kSvdFormat) throw InvalidArgument(file + ": not a moalign SVD-LoRA file (format " + field("format") + ")");
+  const std::string layout = layout_name(config().layout);
+  if (field("layout") != layout) throw InvalidArgument(file + ": the adapter was made for a " + field("layout") + " model, this model is " + layout);
+  const std::string fp = fingerprint();
+  if (field("fingerprint") != fp)
+    throw InvalidArgument(file + ": the adapter was trained on base model " + short_fingerprint(field("fingerprint")) + ", this model is " +
+                          short_fingerprint(fp));
+  SvdLoraOptions o;
+  try {
+    o.rank = std::stoll(field("k"));
+    o.preferences = std::stoll(field("m"));
+    o.alpha = std::stod(field("alpha"));
+    o.init = field("init");
+    const json::Value targets = json::parse(field("targets"), file + " (targets)");
+    for (const auto& t : targets.array) o.target_suffixes.push_back(t.string);
+  } catch (const InvalidArgument&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InvalidArgument(file + ": corrupt SVD-LoRA metadata: " + e.what());
+  }
+  check_svd_options(o);
+  // Every module's tensors are read and checked before the first is attached.
+  const int64_t k = o.rank, r = o.rank + o.preferences;
+  std::vector<std::pair<Linear*, std::shared_ptr<adapters::SvdLora>>> made;
+  for (Linear* l : matching(impl_->body, o.target_suffixes, "SVD-LoRA", /*every_target=*/true)) {
+    const std::vector<std::vector<int64_t>> shapes{{l->out_features(), r}, {l->in_features(), r}, {k}, {1}};
+    std::vector<at::Tensor> t;
+    for (int i = 0; i < 4; ++i) {
+      const std::string name = kPeftPrefix + l->name + "." + kSvdTensors[i];
+      if (!f.contains(name)) throw InvalidArgument(file + ": missing tensor " + name);
+      at::Tensor x = f.tensor(name, at::kFloat);
+      if (x.sizes().vec() != shapes[i]) throw InvalidArgument(file + ": tensor " + name + " has the wrong shape for module " + l->name);
+      if (!at::isfinite(x).all().item<bool>()) throw InvalidArgument(file + ": tensor " + name + " holds non-finite values (corrupt file?)");
+      t.push_back(x.clone().to(impl_->device));  // a copy, never a view of the mapping
+    }
+    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, t[0], t[1], t[2], t[3], o.alpha));
+  }
+  if (f.entries().size() != 4 * made.size())
+    throw InvalidArgument(file + ": holds " + std::to_string(f.entries().size()) + " tensors, the targets need " + std::to_string(4 * made.size()));
+  impl_->svd.options = o;
+  for (auto& [l, layer] : made) {
+    l->adapter = layer;
+    impl_->adapters.push_back({l, layer});
+    impl_->svd.layers.push_back(layer);
+  }
+  return meta;
+}
+
+std::string CausalLM::fingerprint() const {
+  at::NoGradGuard no_grad;
+  const ModelConfig& c = config();
+  Fnv1a h;
+  h.text(layout_name(c.layout));
+  for (int64_t x : {c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, c.intermediate_size, c.max_positions,
+                    static_cast<int64_t>(c.tie_embeddings), static_cast<int64_t>(c.qkv_bias), c.num_labels})
+    h.number(x);
+  for (double x : {c.norm_eps, c.rope_theta}) h.bytes(&x, sizeof x);
+  // Merged weights count as the W0 they were merged into.
+  std::map<std::string, const at::Tensor*> before_merge;
+  for (const Linear* l : std::as_const(impl_->body).linears())
+    if (l->merged) before_merge[l->name + ".weight"] = &l->weight_before_merge;
+  for (const auto& [name, t] : impl_->body.named_tensors()) {
+    const auto it = before_merge.find(name);
+    const at::Tensor& w = it == before_merge.end() ? t : *it->second;
+    h.text(name);
+    for (int64_t d : w.sizes()) h.number(d);
+    if (!w.is_floating_point() || w.numel() == 0) continue;
+    // ≤ 4096 values at a stride, rounded to bfloat16: a float32 and a bfloat16 load of one
+    // checkpoint agree, and hashing stays cheap for large models.
+    const int64_t n = w.numel(), step = (n + 4095) / 4096;
+    const at::Tensor sample = w.detach().reshape({-1}).slice(0, 0, n, step).to(at::kCPU).to(at::kBFloat16).contiguous();
+    h.bytes(sample.data_ptr(), static_cast<std::size_t>(sample.numel()) * sample.element_size());
+  }
+  return h.hex();
+}
 
 void CausalLM::save(const std::string& file, const std::string& dtype) const {
   at::NoGradGuard no_grad;

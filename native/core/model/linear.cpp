@@ -30,14 +30,17 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
 void Linear::merge() {
   if (!adapter || merged) return;
   at::NoGradGuard no_grad;
-  add_delta(adapter->delta_weight(), 1.0);
+  const at::Tensor delta = adapter->delta_weight();  // first: it may refuse (no single preference)
+  weight_before_merge = weight.clone();
+  add_delta(delta, 1.0);
   merged = true;
 }
 
 void Linear::unmerge() {
   if (!adapter || !merged) return;
   at::NoGradGuard no_grad;
-  add_delta(adapter->delta_weight(), -1.0);
+  weight.copy_(weight_before_merge);
+  weight_before_merge = at::Tensor();
   merged = false;
 }
 

@@ -18,6 +18,10 @@ struct Linear {
   std::shared_ptr<adapters::Adapter> adapter;  // null: plain projection
   bool adapter_enabled = true;
   bool merged = false;  // the adapter's delta is folded into `weight`
+  // W0 as it was before merge(), so that unmerge() restores it bit for bit: subtracting the delta
+  // again is not exact in low precision and drifts over preference switches (panacea.md §5).
+  // Costs one copy of the merged weights while merged; undefined otherwise.
+  at::Tensor weight_before_merge;
 
   int64_t in_features() const { return weight.size(conv1d ? 0 : 1); }
   int64_t out_features() const { return weight.size(conv1d ? 1 : 0); }
@@ -25,13 +29,14 @@ struct Linear {
   // x: (..., in) -> (..., out)
   at::Tensor forward(const at::Tensor& x) const;
 
-  // Folds the adapter into W (or takes it back out); forward then skips the adapter term.
+  // Folds the adapter into W, keeping W0 (forward then skips the adapter term); unmerge copies
+  // W0 back into the same tensor (handles to `weight` stay valid).
   void merge();
   void unmerge();
 
   // W += scale * delta, for a delta (out, in) in nn.Linear's layout whatever the storage (Conv1D
-  // stores W^T); the delta is cast to W's dtype and device. merge, unmerge and weight soups
-  // (CausalLM::merge_lora_from) all go through here. No autograd.
+  // stores W^T); the delta is cast to W's dtype and device. merge and weight soups
+  // (CausalLM::merge_lora_from) go through here. No autograd.
   void add_delta(const at::Tensor& delta, double scale);
 };
 
