@@ -2,14 +2,24 @@
 // transformers) loaded through the core, on the CPU or on MOALIGN_TEST_DEVICE (e.g. cuda).
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/equal.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/softmax.h>
 #include <ATen/ops/tensor.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
 #include "core/model/causal_lm.h"
 #include "core/model/json_lite.h"
@@ -188,9 +198,357 @@ void lora_soup() {
   CHECK(!std::filesystem::exists(out));
 }
 
+
+// ---- Panacea's SVD-LoRA --------------------------------------------------------------------
+
+at::Tensor randn(std::vector<int64_t> shape, at::Generator& g, at::ScalarType dtype = at::kDouble) {
+  return at::randn(shape, g, at::TensorOptions().dtype(dtype));
+}
+
+// The fused layer's backward against autograd on the unfused formula, written with plain ops in
+// float64 (design §4): y = x W0^T + b + c ((x V) ⊙ D) U^T, D = [σ, s λ] per row. Non-zero σ and s,
+// so that every gradient is non-trivial; one λ for every row, then one λ per row.
+void svd_lora_gradcheck() {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(3);
+  const int64_t B = 3, T = 4, in = 7, out = 5, k = 2, m = 3, r = k + m;
+  const double c = 7.0 / k;  // not a power of two: no exact rescaling to hide behind
+  for (const int64_t R : {int64_t{1}, B}) {
+    const at::Tensor x0 = randn({B, T, in}, g), w0 = randn({out, in}, g), bias = randn({out}, g);
+    const at::Tensor u0 = randn({out, r}, g), v0 = randn({in, r}, g), sigma0 = randn({k}, g), s0 = randn({1}, g);
+    const at::Tensor lambda = at::softmax(randn({R, m}, g), 1);  // rows on the simplex
+    const at::Tensor upstream = randn({B, T, out}, g);
+    auto leaves = [&] {
+      std::vector<at::Tensor> l;
+      for (const at::Tensor& t : {x0, w0, u0, v0, sigma0, s0}) l.push_back(t.clone().requires_grad_(true));
+      return l;
+    };
+    // fused
+    auto f = leaves();
+    const at::Tensor base_f = at::matmul(f[0], f[1].t()) + bias;
+    const at::Tensor y_f = adapters::svd_lora_apply(base_f, f[0], f[2], f[3], f[4], f[5], lambda, c);
+    (y_f * upstream).sum().backward();
+    // unfused
+    auto p = leaves();
+    const at::Tensor D = at::cat({p[4].unsqueeze(0).expand({R, k}), p[5] * lambda}, 1).unsqueeze(1);  // (R, 1, r)
+    const at::Tensor y_p = at::matmul(p[0], p[1].t()) + bias + at::matmul(at::matmul(p[0], p[3]) * D, p[2].t()) * c;
+    (y_p * upstream).sum().backward();
+    CHECK((y_f - y_p).abs().max().item<double>() < 1e-12);
+    const char* names[] = {"x", "W0", "U", "V", "sigma", "s"};
+    for (int i = 0; i < 6; ++i) {
+      const at::Tensor a = f[i].grad(), b = p[i].grad();
+      const double err = (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+      std::printf("SVD-LoRA gradient of %s, %lld preference rows: relative error %.1e\n", names[i], static_cast<long long>(R), err);
+      CHECK(b.abs().max().item<double>() > 1e-3);  // non-trivial
+      CHECK(err < 1e-12);
+    }
+  }
+  // per-row λ needs an input with that many rows
+  const at::Tensor x = randn({2, 4, in}, g);
+  const std::string msg = expect_throw<InvalidArgument>([&] {
+    adapters::svd_lora_apply(randn({2, 4, out}, g), x, randn({out, r}, g), randn({in, r}, g), randn({k}, g), randn({1}, g),
+                             at::softmax(randn({3, m}, g), 1), c);
+  });
+  CHECK(msg.find("3 preference rows") != std::string::npos);
+}
+
+struct SvdCase {
+  const char* model;
+  std::vector<std::string> targets;
+  const char* probe;  // a targeted module
+  bool conv1d;
+};
+const SvdCase kSvdCases[] = {
+    {"gpt2", {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"}, "transformer.h.0.attn.c_attn", true},
+    {"llama", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}, "model.layers.0.self_attn.q_proj", false}};
+
+model::SvdLoraOptions svd_options(const SvdCase& c) {
+  model::SvdLoraOptions o;
+  o.target_suffixes = c.targets;
+  o.rank = 2;
+  o.preferences = 3;
+  o.alpha = 8;
+  o.seed = 5;
+  return o;
+}
+
+Tensor prefs(std::vector<double> flat, int64_t m) {
+  const auto rows = static_cast<int64_t>(flat.size()) / m;
+  return wrap(at::tensor(flat, at::TensorOptions().dtype(at::kDouble)).view({rows, m}));
+}
+
+// Trained-looking adapters: every σ, s, U, V written with random values through the parameter
+// handles (the tensors training would update).
+void randomise_svd(model::CausalLM& lm, uint64_t seed) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  at::NoGradGuard no_grad;
+  for (const auto& name : lm.parameter_names(true)) {
+    at::Tensor t = aten(lm.parameter(name));
+    const double scale = name.find("svd_lora_s") != std::string::npos && name.find("sigma") == std::string::npos ? 1.0
+                         : name.find("sigma") != std::string::npos                                                  ? 0.5
+                                                                                                                     : 0.1;
+    t.copy_(randn(t.sizes().vec(), g, at::kFloat) * scale);
+  }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> base_weights(model::CausalLM& lm) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& name : lm.parameter_names(false))
+    if (name.rfind("base_model.", 0) != 0) out.emplace_back(name, aten(lm.parameter(name)).clone());
+  return out;
+}
+bool same_bits(model::CausalLM& lm, const std::vector<std::pair<std::string, at::Tensor>>& kept) {
+  bool same = true;
+  for (const auto& [name, t] : kept) same &= at::equal(aten(lm.parameter(name)), t);
+  return same;
+}
+
+// Zero init leaves the base untouched; a batch with mixed λ equals each row alone; merging one λ
+// equals the unmerged forward (GPT-2's Conv1D included) and unmerging restores W0 bit for bit;
+// a merged model refuses per-row λ and training; the simplex is checked.
+void svd_lora_model() {
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 3, 7, 11, 200, 64, 1, 2, 30}, at::TensorOptions().dtype(at::kLong)).view({3, 4});
+  const std::vector<double> three{1, 0, 0, 0.2, 0.3, 0.5, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+  for (const SvdCase& c : kSvdCases) {
+    model::CausalLM lm(fixtures() + "/" + c.model, config_for(c.model), model::LoadOptions{"float32", device(), {}});
+    const at::Tensor base = aten(lm.logits({wrap(ids), {}}));
+    const auto w0 = base_weights(lm);
+    lm.add_svd_lora(svd_options(c));
+    CHECK(lm.preference_dim() == 3);
+    // λ is a buffer: only U, V, σ, s per module are parameters
+    const auto trainable = lm.parameter_names(true);
+    CHECK(trainable.size() == 4 * (c.conv1d ? 4 : 7) * static_cast<std::size_t>(config_for(c.model).num_layers));
+    CHECK(expect_throw<InvalidArgument>([&] { lm.logits({wrap(ids), {}}); }).find("no preference") != std::string::npos);
+    lm.set_preference(prefs({0.2, 0.3, 0.5}, 3));
+    CHECK((aten(lm.logits({wrap(ids), {}})) - base).abs().max().item<double>() == 0);
+    lm.set_preference(prefs(three, 3));
+    CHECK((aten(lm.logits({wrap(ids), {}})) - base).abs().max().item<double>() == 0);
+
+    randomise_svd(lm, 11);
+    // mixed λ in one batch == each row alone with its own λ
+    const at::Tensor mixed = aten(lm.logits({wrap(ids), {}}));
+    double row_err = 0;
+    for (int64_t b = 0; b < 3; ++b) {
+      lm.set_preference(prefs({three.begin() + 3 * b, three.begin() + 3 * b + 3}, 3));
+      row_err = std::max(row_err, (aten(lm.logits({wrap(ids.narrow(0, b, 1)), {}})) - mixed.narrow(0, b, 1)).abs().max().item<double>());
+    }
+    const double effect = (mixed - base).abs().max().item<double>();
+    std::printf("%s SVD-LoRA: per-row λ vs one row at a time %.2e (adapter effect %.2e)\n", c.model, row_err, effect);
+    CHECK(row_err < 1e-5);
+    CHECK(effect > 1e-2);
+    // λ matters: different preferences, different logits
+    CHECK((mixed.narrow(0, 0, 1) - aten(lm.logits({wrap(ids.narrow(0, 0, 1)), {}}))).abs().max().item<double>() > 1e-3);
+    // per-row λ with a batch of another size
+    lm.set_preference(prefs({1, 0, 0, 0, 1, 0}, 3));
+    CHECK(expect_throw<InvalidArgument>([&] { lm.logits({wrap(ids), {}}); }).find("2 preference rows") != std::string::npos);
+
+    // merge for one λ == unmerged forward; the merged weight is W0 + c U diag(D) V^T (transposed
+    // for Conv1D), computed here from the parameters; unmerge restores W0 bit for bit
+    lm.set_preference(prefs({0.2, 0.3, 0.5}, 3));
+    const at::Tensor unmerged = aten(lm.logits({wrap(ids), {}}));
+    lm.merge_adapters();
+    const double merge_err = (aten(lm.logits({wrap(ids), {}})) - unmerged).abs().max().item<double>();
+    std::printf("%s SVD-LoRA: merged vs unmerged logits %.2e\n", c.model, merge_err);
+    CHECK(merge_err < 1e-4);
+    {
+      const std::string peft = std::string("base_model.model.") + c.probe + ".svd_lora_";
+      const at::Tensor U = aten(lm.parameter(peft + "U")), V = aten(lm.parameter(peft + "V"));
+      const at::Tensor sigma = aten(lm.parameter(peft + "sigma")), s = aten(lm.parameter(peft + "s"));
+      at::Tensor D = at::cat({sigma, s * at::tensor(std::vector<float>{0.2f, 0.3f, 0.5f}).to(s.device())});
+      at::Tensor delta = at::matmul(U * D, V.t()) * (8.0 / 2);  // (out, in)
+      if (c.conv1d) delta = delta.t();
+      at::Tensor probe_w0;
+      for (const auto& [n, t] : w0)
+        if (n == std::string(c.probe) + ".weight") probe_w0 = t;
+      const at::Tensor w = aten(lm.parameter(std::string(c.probe) + ".weight"));
+      CHECK((w - (probe_w0 + delta)).abs().max().item<double>() < 1e-5);
+      CHECK(delta.abs().max().item<double>() > 1e-3);
+    }
+    CHECK(expect_throw<InvalidArgument>([&] { lm.set_preference(prefs(three, 3)); }).find("merged") != std::string::npos);
+    const at::Tensor labels = ids.clone();
+    CHECK(expect_throw<InvalidArgument>([&] { lm.loss({wrap(ids), {}}, wrap(labels), true); }).find("unmerge") != std::string::npos);
+    // a new single λ while merged: weights follow it
+    lm.set_preference(prefs({1, 0, 0}, 3));
+    lm.unmerge_adapters();
+    const at::Tensor want_vertex = aten(lm.logits({wrap(ids), {}}));
+    lm.merge_adapters();
+    CHECK((aten(lm.logits({wrap(ids), {}})) - want_vertex).abs().max().item<double>() < 1e-4);
+    for (int i = 0; i < 5; ++i) {  // preference switches do not drift
+      lm.set_preference(prefs({0.1 * i, 1 - 0.1 * i, 0}, 3));
+    }
+    lm.unmerge_adapters();
+    CHECK(same_bits(lm, w0));
+
+    // the simplex
+    auto refused = [&](std::vector<double> flat, int64_t m) { return expect_throw<InvalidArgument>([&] { lm.set_preference(prefs(flat, m)); }); };
+    CHECK(refused({0.5, 0.5}, 2).find("m = 3") != std::string::npos);
+    CHECK(refused({0.5, 0.7, -0.2}, 3).find("negative") != std::string::npos);
+    CHECK(refused({0.5, std::nan(""), 0.5}, 3).find("not finite") != std::string::npos);
+    CHECK(refused({0.5, 0.3, 0.3}, 3).find("sums to") != std::string::npos);
+    CHECK(refused({1, 0, 0, 0.5, 0.3, 0.3}, 3).find("preference row 1") != std::string::npos);
+    lm.set_preference(prefs({0.5, 0.5 + 5e-7, 0}, 3));  // within 1e-6
+    // training works unmerged: U, V, σ, s all get gradients (λ none, it is not a parameter)
+    lm.set_preference(prefs({0.2, 0.3, 0.5}, 3));
+    lm.loss({wrap(ids), {}}, wrap(labels), true);
+    for (const auto& name : trainable) CHECK(aten(lm.parameter(name)).grad().defined() && aten(lm.parameter(name)).grad().abs().sum().item<double>() > 0);
+  }
+  // targets that match nothing name the model's projections
+  model::CausalLM lm(fixtures() + "/gpt2", config_for("gpt2"), model::LoadOptions{"float32", device(), {}});
+  model::SvdLoraOptions o = svd_options(kSvdCases[0]);
+  o.target_suffixes = {"c_attn", "q_proj"};
+  const std::string msg = expect_throw<InvalidArgument>([&] { lm.add_svd_lora(o); });
+  CHECK(msg.find("q_proj") != std::string::npos && msg.find("attn.c_attn") != std::string::npos && msg.find("mlp.c_fc") != std::string::npos);
+  CHECK(!lm.has_adapters());
+  o = svd_options(kSvdCases[0]);
+  o.preferences = 0;
+  CHECK(expect_throw<InvalidArgument>([&] { lm.add_svd_lora(o); }).find("m (the objectives)") != std::string::npos);
+}
+
+// Generation: one λ for every prompt runs merged and equals each prompt's greedy decoding by the
+// unmerged full forward (no cache); one λ per prompt runs unmerged and equals each prompt alone;
+// the weights come back bit for bit and the model's own λ is restored.
+void svd_lora_generate() {
+  const std::vector<std::vector<int64_t>> prompts{{5, 17, 42}, {99, 3}, {7, 11, 200, 64}};
+  const std::vector<std::vector<double>> lambdas{{0.2, 0.3, 0.5}, {1, 0, 0}, {0, 0.5, 0.5}};
+  const int64_t steps = 6;
+  for (const SvdCase& c : kSvdCases) {
+    model::CausalLM lm(fixtures() + "/" + c.model, config_for(c.model), model::LoadOptions{"float32", device(), {}});
+    const auto w0 = base_weights(lm);
+    lm.add_svd_lora(svd_options(c));
+    randomise_svd(lm, 12);
+    lm.set_preference(prefs({0, 0, 1}, 3));  // the model's own λ, to be restored
+    const at::Tensor own = aten(lm.logits({wrap(at::tensor(prompts[0], at::TensorOptions().dtype(at::kLong)).view({1, -1})), {}}));
+    model::GenerateOptions g;
+    g.max_new_tokens = steps;
+    g.pad_id = 0;
+    // reference: greedy decoding by the unmerged full forward, prompt by prompt
+    auto reference = [&](const std::vector<int64_t>& prompt, const std::vector<double>& lambda) {
+      lm.set_preference(prefs(lambda, 3));
+      std::vector<int64_t> seq = prompt, out;
+      for (int64_t t = 0; t < steps; ++t) {
+        const at::Tensor l = aten(lm.logits({wrap(at::tensor(seq, at::TensorOptions().dtype(at::kLong)).view({1, -1})), {}}));
+        out.push_back(l[0][static_cast<int64_t>(seq.size()) - 1].argmax().item<int64_t>());
+        seq.push_back(out.back());
+      }
+      return out;
+    };
+    std::vector<std::vector<int64_t>> want_same, want_rows;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      want_same.push_back(reference(prompts[i], lambdas[0]));
+      want_rows.push_back(reference(prompts[i], lambdas[i]));
+    }
+    lm.set_preference(prefs({0, 0, 1}, 3));
+    g.preferences = {lambdas[0], lambdas[0], lambdas[0]};  // merged path
+    const auto same = lm.generate(prompts, g, nullptr, {});
+    CHECK(same.tokens == want_same);
+    CHECK(same_bits(lm, w0));
+    g.preferences = lambdas;  // unmerged, one λ per row
+    const auto rows = lm.generate(prompts, g, nullptr, {});
+    CHECK(rows.tokens == want_rows);
+    CHECK(rows.tokens != same.tokens);  // the preference steers generation
+    CHECK(same_bits(lm, w0));
+    // the model's own λ is back (and unmerged)
+    CHECK(at::equal(aten(lm.logits({wrap(at::tensor(prompts[0], at::TensorOptions().dtype(at::kLong)).view({1, -1})), {}})), own));
+    // bad preferences: refused before anything changes
+    g.preferences = {lambdas[0], lambdas[1]};
+    CHECK(expect_throw<InvalidArgument>([&] { lm.generate(prompts, g, nullptr, {}); }).find("one row per prompt") != std::string::npos);
+    g.preferences = {lambdas[0], lambdas[1], {0.5, 0.6, 0}};
+    CHECK(expect_throw<InvalidArgument>([&] { lm.generate(prompts, g, nullptr, {}); }).find("preference row 2") != std::string::npos);
+    CHECK(same_bits(lm, w0));
+    // an error in the middle of a merged generation still unmerges
+    g.preferences = {};
+    const model::StepProgress fail_at_step_2 = [](double done, double) {
+      if (done >= 2) throw InvalidArgument("stop here");
+    };
+    CHECK(expect_throw<InvalidArgument>([&] { lm.generate(prompts, g, nullptr, fail_at_step_2); }) == "stop here");
+    CHECK(same_bits(lm, w0));
+  }
+}
+
+// save -> load reproduces the outputs exactly; another base model, another layout, a truncated or
+// corrupted file are refused with the problem named. The fingerprint ignores the load dtype.
+void svd_lora_save_load() {
+  const auto dir = std::filesystem::temp_directory_path() / "moalign-svd-test";
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "adapter.safetensors").string();
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 3, 7, 11, 200}, at::TensorOptions().dtype(at::kLong)).view({2, 4});
+  const model::LoadOptions load{"float32", device(), {}};
+  model::CausalLM lm(fixtures() + "/gpt2", config_for("gpt2"), load);
+  const std::string fp = lm.fingerprint();
+  lm.add_svd_lora(svd_options(kSvdCases[0]));
+  randomise_svd(lm, 13);
+  lm.set_preference(prefs({0.2, 0.3, 0.5, 0.6, 0.4, 0}, 3));
+  const at::Tensor want = aten(lm.logits({wrap(ids), {}}));
+  lm.set_preference(prefs({0.2, 0.3, 0.5}, 3));
+  lm.merge_adapters();
+  CHECK(lm.fingerprint() == fp);  // merged: still the base's fingerprint
+  CHECK(expect_throw<InvalidArgument>([&] { lm.save_svd_lora(file, {{"k", "9"}}); }).find("reserved") != std::string::npos);
+  lm.save_svd_lora(file, {{"objectives", "[\"a\",\"b\",\"c\"]"}});
+  lm.unmerge_adapters();
+
+  model::CausalLM again(fixtures() + "/gpt2", config_for("gpt2"), load);
+  const auto meta = again.load_svd_lora(file);
+  CHECK(meta.at("objectives") == "[\"a\",\"b\",\"c\"]" && meta.at("k") == "2" && meta.at("m") == "3" && meta.at("layout") == "gpt2");
+  CHECK(meta.at("fingerprint") == fp);
+  CHECK(again.preference_dim() == 3);
+  again.set_preference(prefs({0.2, 0.3, 0.5, 0.6, 0.4, 0}, 3));
+  CHECK(at::equal(aten(again.logits({wrap(ids), {}})), want));
+  CHECK(again.parameter_names(true) == lm.parameter_names(true));
+
+  // another base model: fresh weights of the same layout, and the Llama fixture
+  model::CausalLM fresh(fixtures() + "/gpt2", config_for("gpt2"), model::LoadOptions{"float32", device(), 99});
+  std::string msg = expect_throw<InvalidArgument>([&] { fresh.load_svd_lora(file); });
+  CHECK(msg.find("trained on base model " + fp.substr(0, 12)) != std::string::npos && msg.find(fresh.fingerprint().substr(0, 12)) != std::string::npos);
+  CHECK(!fresh.has_adapters());
+  model::CausalLM llama(fixtures() + "/llama", config_for("llama"), load);
+  msg = expect_throw<InvalidArgument>([&] { llama.load_svd_lora(file); });
+  CHECK(msg.find("gpt2 model, this model is llama") != std::string::npos);
+
+  // truncated and corrupted files
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    bytes = s.str();
+  }
+  const std::string bad = (dir / "bad.safetensors").string();
+  auto write_bad = [&](const std::string& b) {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << b;
+    model::CausalLM m(fixtures() + "/gpt2", config_for("gpt2"), load);
+    const std::string e = expect_throw<InvalidArgument>([&] { m.load_svd_lora(bad); });
+    CHECK(!m.has_adapters());
+    return e;
+  };
+  msg = write_bad(bytes.substr(0, bytes.size() - 100));
+  std::printf("truncated: %s\n", msg.c_str());
+  CHECK(msg.find("truncated") != std::string::npos);
+  std::string flipped = bytes;
+  flipped[12] = '#';  // inside the JSON header
+  CHECK(!write_bad(flipped).empty());
+  std::string nan = bytes;  // the last value (an s) becomes NaN
+  const float q = std::nanf("");
+  std::memcpy(&nan[nan.size() - 4], &q, 4);
+  msg = write_bad(nan);
+  CHECK(msg.find("non-finite") != std::string::npos);
+  std::filesystem::remove_all(dir);
+
+  // one checkpoint loaded as float32 and as bfloat16, and its bfloat16 copy: one fingerprint
+  model::CausalLM l32(fixtures() + "/llama", config_for("llama"), load);
+  model::CausalLM l16(fixtures() + "/llama", config_for("llama"), model::LoadOptions{"bfloat16", device(), {}});
+  model::CausalLM c16(fixtures() + "/llama-bf16", config_for("llama"), load);
+  CHECK(l32.fingerprint() == l16.fingerprint());
+  CHECK(l32.fingerprint() == c16.fingerprint());
+  CHECK(l32.fingerprint() != fp);
+}
+
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
-  static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity}, {"lora_soup", lora_soup}};
+  static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity},
+                                                                       {"lora_soup", lora_soup},
+                                                                       {"svd_lora_gradcheck", svd_lora_gradcheck},
+                                                                       {"svd_lora_model", svd_lora_model},
+                                                                       {"svd_lora_generate", svd_lora_generate},
+                                                                       {"svd_lora_save_load", svd_lora_save_load}};
   return cases;
 }
