@@ -58,6 +58,46 @@ model::LoraOptions to_lora(const Napi::Object& o) {
   return l;
 }
 
+model::SvdLoraOptions to_svd_lora(const Napi::Object& o) {
+  model::SvdLoraOptions l;
+  l.target_suffixes = option_strings(o, "targets");
+  l.rank = option_int(o, "k", 8, 1);
+  l.preferences = option_int(o, "m", 0, 1);
+  if (o.Get("m").IsUndefined()) throw_type_error(o.Env(), "addSvdLora: m (the number of objectives) is required");
+  l.alpha = option_number(o, "alpha", 512);
+  l.seed = static_cast<uint64_t>(option_number(o, "seed", 0));
+  l.init = option_string(o, "init", "zeroDiag");
+  return l;
+}
+
+// Preference rows from a flat row-major array of numbers (Float64Array or number[]) and m. The
+// core checks that every row lies on the simplex.
+std::vector<std::vector<double>> to_preference_rows(const Napi::Value& values, const Napi::Value& m_value, const char* what) {
+  Napi::Env env = values.Env();
+  const double md = m_value.IsNumber() ? m_value.As<Napi::Number>().DoubleValue() : 0;
+  if (!(md >= 1) || md != static_cast<double>(static_cast<int64_t>(md))) throw_type_error(env, std::string(what) + ": m must be an integer >= 1");
+  const auto m = static_cast<std::size_t>(md);
+  std::vector<double> flat;
+  if (values.IsTypedArray() && values.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    const Napi::Float64Array a = values.As<Napi::Float64Array>();
+    flat.assign(a.Data(), a.Data() + a.ElementLength());
+  } else if (values.IsArray()) {
+    const Napi::Array a = values.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const Napi::Value v = a.Get(i);
+      if (!v.IsNumber()) throw_type_error(env, std::string(what) + ": values must be numbers");
+      flat.push_back(v.As<Napi::Number>().DoubleValue());
+    }
+  } else {
+    throw_type_error(env, std::string(what) + ": values must be a Float64Array or an array of numbers");
+  }
+  if (flat.empty() || flat.size() % m != 0)
+    throw_invalid(env, std::string(what) + ": " + std::to_string(flat.size()) + " values are not whole rows of m = " + std::to_string(m));
+  std::vector<std::vector<double>> rows;
+  for (std::size_t i = 0; i < flat.size(); i += m) rows.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i), flat.begin() + static_cast<std::ptrdiff_t>(i + m));
+  return rows;
+}
+
 }  // namespace
 
 Napi::Function CausalLMWrap::define(Napi::Env env) {
@@ -79,6 +119,12 @@ Napi::Function CausalLMWrap::define(Napi::Env env) {
                          InstanceMethod<&CausalLMWrap::set_adapters_enabled>("setAdaptersEnabled"),
                          InstanceMethod<&CausalLMWrap::merge_adapters>("mergeAdapters"),
                          InstanceMethod<&CausalLMWrap::unmerge_adapters>("unmergeAdapters"),
+                         InstanceMethod<&CausalLMWrap::add_svd_lora>("addSvdLora"),
+                         InstanceMethod<&CausalLMWrap::set_preference>("setPreference"),
+                         InstanceMethod<&CausalLMWrap::preference_dim>("preferenceDim"),
+                         InstanceMethod<&CausalLMWrap::save_svd_lora>("saveSvdLora"),
+                         InstanceMethod<&CausalLMWrap::load_svd_lora>("loadSvdLora"),
+                         InstanceMethod<&CausalLMWrap::fingerprint>("fingerprint"),
                          InstanceMethod<&CausalLMWrap::save>("save"),
                          InstanceMethod<&CausalLMWrap::dispose>("dispose"),
                          InstanceAccessor<&CausalLMWrap::disposed>("disposed"),
@@ -216,6 +262,14 @@ Napi::Value CausalLMWrap::generate(const Napi::CallbackInfo& info) {
     } else if (!lb.IsUndefined() && !lb.IsNull()) {
       throw_type_error(env, "logitBias must be an object mapping token ids to numbers");
     }
+    // preferences: { values (rows * m, row-major), m }, one row per prompt (SVD-LoRA models)
+    const Napi::Value pref = o.Get("preferences");
+    if (pref.IsObject()) {
+      const Napi::Object p = pref.As<Napi::Object>();
+      g.preferences = to_preference_rows(p.Get("values"), p.Get("m"), "generate preferences");
+    } else if (!pref.IsUndefined() && !pref.IsNull()) {
+      throw_type_error(env, "preferences must be { values, m }");
+    }
     CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 2 ? info[2] : env.Undefined());
     std::shared_ptr<model::CausalLM> m = model_;
     return Napi::Value(PromiseWorker<model::GenerateResult>::start(
@@ -347,6 +401,55 @@ Napi::Value CausalLMWrap::merge_adapters(const Napi::CallbackInfo& info) {
 Napi::Value CausalLMWrap::unmerge_adapters(const Napi::CallbackInfo& info) {
   auto& m = model(info.Env());
   return run_void(info, [&] { m.unmerge_adapters(); });
+}
+Napi::Value CausalLMWrap::add_svd_lora(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  const model::SvdLoraOptions o = to_svd_lora(options_arg(info, 0));
+  return run_void(info, [&] { m.add_svd_lora(o); });
+}
+// setPreference(values, m): one row (m values) for every sample, or one row per batch row
+Napi::Value CausalLMWrap::set_preference(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  const auto rows = to_preference_rows(info[0], info[1], "setPreference");
+  std::vector<double> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  const Tensor lambda = Tensor::copy_of(HostArray::over(flat.data(), static_cast<int64_t>(flat.size()), DType::Float64,
+                                                        {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, "preference"));
+  return run_void(info, [&] { m.set_preference(lambda); });
+}
+Napi::Value CausalLMWrap::preference_dim(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  return guarded(info.Env(), [&] { return Napi::Value(Napi::Number::New(info.Env(), static_cast<double>(on_compute_thread([&] { return m.preference_dim(); })))); });
+}
+// saveSvdLora(file, extra: Record<string, string>)
+Napi::Value CausalLMWrap::save_svd_lora(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  const std::string file = string_arg(info, 0, "saveSvdLora(file, extra): file");
+  std::map<std::string, std::string> extra;
+  const Napi::Object o = options_arg(info, 1);
+  const Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).ToString().Utf8Value();
+    const Napi::Value v = o.Get(key);
+    if (!v.IsString()) throw_type_error(info.Env(), "saveSvdLora: extra metadata " + key + " must be a string");
+    extra[key] = v.As<Napi::String>().Utf8Value();
+  }
+  return run_void(info, [&] { m.save_svd_lora(file, extra); });
+}
+Napi::Value CausalLMWrap::load_svd_lora(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Napi::Env env = info.Env();
+    auto& m = model(env);
+    const std::string file = string_arg(info, 0, "loadSvdLora(file): file");
+    const auto meta = on_compute_thread([&] { return m.load_svd_lora(file); });
+    Napi::Object out = Napi::Object::New(env);
+    for (const auto& [k, v] : meta) out.Set(k, Napi::String::New(env, v));
+    return Napi::Value(out);
+  });
+}
+Napi::Value CausalLMWrap::fingerprint(const Napi::CallbackInfo& info) {
+  auto& m = model(info.Env());
+  return guarded(info.Env(), [&] { return Napi::Value(Napi::String::New(info.Env(), on_compute_thread([&] { return m.fingerprint(); }))); });
 }
 Napi::Value CausalLMWrap::save(const Napi::CallbackInfo& info) {
   auto& m = model(info.Env());

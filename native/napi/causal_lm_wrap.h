@@ -36,6 +36,12 @@ class CausalLMWrap : public Napi::ObjectWrap<CausalLMWrap> {
   Napi::Value set_adapters_enabled(const Napi::CallbackInfo& info);
   Napi::Value merge_adapters(const Napi::CallbackInfo& info);
   Napi::Value unmerge_adapters(const Napi::CallbackInfo& info);
+  Napi::Value add_svd_lora(const Napi::CallbackInfo& info);
+  Napi::Value set_preference(const Napi::CallbackInfo& info);
+  Napi::Value preference_dim(const Napi::CallbackInfo& info);
+  Napi::Value save_svd_lora(const Napi::CallbackInfo& info);
+  Napi::Value load_svd_lora(const Napi::CallbackInfo& info);
+  Napi::Value fingerprint(const Napi::CallbackInfo& info);
   Napi::Value save(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);

@@ -2,9 +2,10 @@
 // Hugging Face folder (config.json through config.ts, tokenizer.json through tokenizer.ts),
 // turn text into token batches, and hand the numbers to native code.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NativeCausalLM, NativeGenerateOptions, NativeTensor } from '../native/addon.js';
 import { native } from '../native/loader.js';
+import { checkPreference } from '../moo/preferences.js';
 import { writeTextAtomicSync } from '../util/atomic-file.js';
 import { withAbortSignal } from './abort.js';
 import { type ModelInfo, readModelInfo } from './config.js';
@@ -30,6 +31,64 @@ export interface LoraConfig {
   seed?: number;
 }
 
+/** Panacea's SVD-LoRA (shared/design/panacea.md): one adapter for every trade-off between m
+ *  objectives, W(λ) = W₀ + (alpha/k)·U·diag(σ₁..σ_k, s·λ₁..s·λ_m)·Vᵀ, with λ set at run time. */
+export interface SvdLoraConfig {
+  /** The number of objectives: the preference λ has m entries. */
+  m: number;
+  /** Free (preference-agnostic) singular values. Default 8. */
+  k?: number;
+  /** Output scale c = alpha / k (k, not k + m). Default 512, so c = 64 at k = 8. */
+  alpha?: number;
+  /** Module-name suffixes; each must match a module. Default: every attention and MLP projection
+   *  (GPT-2: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj; Llama: q_proj, k_proj, v_proj,
+   *  o_proj, gate_proj, up_proj, down_proj). */
+  targetModules?: string[];
+  /** Seed of the initial factors. Default 0. */
+  seed?: number;
+  /** 'zeroDiag' (default: U, V ~ N(0, 0.02²), σ = s = 0) or 'kaiming' (V Kaiming-uniform, U = 0,
+   *  σ ~ N(0, 0.02²), s ~ N(0, 0.5²)). Both start at the base model for every λ. */
+  init?: 'zeroDiag' | 'kaiming';
+}
+
+/** What an SVD-LoRA file holds besides its tensors (saveSvdLora / loadSvdLora). */
+export interface SvdLoraInfo {
+  k: number;
+  m: number;
+  alpha: number;
+  targetModules: string[];
+  /** The objective names, in the order of λ's entries. */
+  objectives: string[];
+  /** The base model's fingerprint the adapter was trained on. */
+  fingerprint: string;
+  init: 'zeroDiag' | 'kaiming';
+}
+
+/** One preference λ (m entries on the simplex), or one per row / prompt. */
+export type Preference = number[] | number[][];
+
+/** The default SVD-LoRA targets of a layout: every attention and MLP projection. */
+export function defaultSvdLoraTargets(layout: 'gpt2' | 'llama'): string[] {
+  return layout === 'gpt2' ? ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+}
+
+/**
+ * Preference rows checked against the simplex by moo's checkPreference (m finite, non-negative
+ * entries summing to 1 within 1e-6; design §7, pitfall 12). With `normalise`, each row is first
+ * divided by its sum (when positive) instead of refused for it. A single λ comes back as one row.
+ */
+export function preferenceRows(preference: Preference, m: number, options: { normalise?: boolean } = {}): number[][] {
+  if (!Array.isArray(preference) || preference.length === 0) throw new RangeError('a preference must be a non-empty array of numbers, or of rows');
+  const rows = Array.isArray(preference[0]) ? (preference as number[][]) : [preference as number[]];
+  return rows.map((row, i) => {
+    const name = rows.length > 1 ? `preference ${i}` : 'preference';
+    if (!Array.isArray(row)) throw new RangeError(`${name} must be an array of ${m} numbers`);
+    const sum = row.reduce((a, b) => a + b, 0);
+    const scaled = options.normalise && sum > 0 && Number.isFinite(sum) && row.every((v) => v >= 0) ? row.map((v) => v / sum) : row;
+    return checkPreference(scaled, m, name);
+  });
+}
+
 /** A (prompt, response) pair of texts. */
 export interface TextPair {
   prompt: string;
@@ -38,7 +97,11 @@ export interface TextPair {
 
 /** Decoding options (documented on NativeGenerateOptions; sampling when temperature, topK or
  *  topP is given and greedy is not), plus what the TS side handles. */
-export interface GenerateOptions extends Omit<NativeGenerateOptions, 'eosIds' | 'padId'> {
+export interface GenerateOptions extends Omit<NativeGenerateOptions, 'eosIds' | 'padId' | 'preferences'> {
+  /** SVD-LoRA models: one λ for every prompt (the adapters are merged for the call: base speed,
+   *  weights restored exactly after), or one per prompt (unmerged, mixed in one batch). Checked
+   *  like setPreference. Default: the model's current preference. */
+  preference?: Preference;
   /** The text is cut before the first of these; EOS tokens always stop a row. */
   stop?: string[];
   signal?: AbortSignal;
@@ -186,6 +249,14 @@ export class CausalLM extends LoadedModel {
       padId: this.padId,
       logitBias: options.logitBias,
     };
+    if (options.preference !== undefined) {
+      const m = this.preferenceDim;
+      if (m === 0) throw new Error('a preference was given, but this model has no SVD-LoRA adapters');
+      const rows = preferenceRows(options.preference, m);
+      if (rows.length !== 1 && rows.length !== prompts.length) throw new RangeError(`${rows.length} preference rows for ${prompts.length} prompts: give one λ, or one per prompt`);
+      const all = rows.length === 1 ? prompts.map(() => rows[0]) : rows;
+      native.preferences = { values: Float64Array.from(all.flat()), m };
+    }
     const result = await withAbortSignal(options.signal, (token) => this.native.generate(ids, native, token, options.onProgress));
     return result.tokens.map((tokenIds, i) => {
       let text = this.tokenizer.decode(tokenIds, { skipSpecialTokens: true });
@@ -205,9 +276,66 @@ export class CausalLM extends LoadedModel {
     });
   }
 
-  /** True once addLora or loadAdapter attached an adapter (training then updates it alone). */
+  /** True once addLora, loadAdapter, addSvdLora or loadSvdLora attached an adapter (training then updates it alone). */
   get hasAdapter(): boolean {
-    return this.lora !== undefined;
+    return this.lora !== undefined || this.svd !== undefined;
+  }
+
+  /** Attaches Panacea's SVD-LoRA adapters (SvdLoraConfig for the defaults). The model then needs a
+   *  preference (setPreference, or generate's `preference`) before any forward pass. */
+  addSvdLora(config: SvdLoraConfig): void {
+    if (!Number.isInteger(config.m) || config.m < 1) throw new RangeError(`SVD-LoRA: m (the number of objectives) must be an integer >= 1, got ${config.m}`);
+    const targets = config.targetModules ?? defaultSvdLoraTargets(this.info.config.layout);
+    this.native.addSvdLora({ targets, m: config.m, k: config.k ?? 8, alpha: config.alpha ?? 512, seed: config.seed ?? 0, init: config.init ?? 'zeroDiag' });
+    this.svd = { k: config.k ?? 8, m: config.m, alpha: config.alpha ?? 512, targetModules: targets, objectives: [], fingerprint: '', init: config.init ?? 'zeroDiag' };
+  }
+
+  /** m, the preference dimension, or 0 without SVD-LoRA. */
+  get preferenceDim(): number {
+    return this.svd?.m ?? 0;
+  }
+
+  /** Writes λ into every SVD-LoRA layer: one λ for every row, or one per batch row (the next
+   *  batches must then have that many rows). Each λ has m entries on the simplex (within 1e-6);
+   *  `normalise: true` rescales non-negative entries to sum to 1 instead of refusing them. */
+  setPreference(preference: Preference, options: { normalise?: boolean } = {}): void {
+    if (!this.svd) throw new Error('this model has no SVD-LoRA adapters; call addSvdLora or loadSvdLora first');
+    const rows = preferenceRows(preference, this.svd.m, options);
+    this.native.setPreference(Float64Array.from(rows.flat()), this.svd.m);
+  }
+
+  /** Writes the SVD-LoRA adapters (safetensors, atomically) with k, m, alpha, targets, init, the
+   *  layout, the base model's fingerprint and the objective names in the metadata. */
+  saveSvdLora(file: string, meta: { objectives: string[] }): void {
+    if (!this.svd) throw new Error('this model has no SVD-LoRA adapters to save');
+    if (meta.objectives.length !== this.svd.m) throw new RangeError(`${meta.objectives.length} objective names for m = ${this.svd.m} preference slots`);
+    mkdirSync(dirname(file), { recursive: true });
+    this.native.saveSvdLora(file, { objectives: JSON.stringify(meta.objectives) });
+  }
+
+  /** Attaches the SVD-LoRA adapters of a saveSvdLora file. Refuses a file made for another base
+   *  model (by fingerprint) or layout, and a corrupt one, naming the problem. */
+  loadSvdLora(file: string): SvdLoraInfo {
+    const meta = this.native.loadSvdLora(file);
+    const objectives = meta.objectives ? (JSON.parse(meta.objectives) as string[]) : [];
+    const info: SvdLoraInfo = {
+      k: Number(meta.k),
+      m: Number(meta.m),
+      alpha: Number(meta.alpha),
+      targetModules: JSON.parse(meta.targets) as string[],
+      objectives,
+      fingerprint: meta.fingerprint,
+      init: meta.init as SvdLoraInfo['init'],
+    };
+    this.svd = info;
+    return info;
+  }
+
+  /** A hash of the base model (config, tensor names and shapes, sampled weights rounded to
+   *  bfloat16; W₀ when adapters are merged), 16 hex digits: the same for a float32 and a
+   *  bfloat16 load of one checkpoint, different for other weights. */
+  fingerprint(): string {
+    return this.native.fingerprint();
   }
 
   addLora(config: LoraConfig): void {
@@ -263,6 +391,7 @@ export class CausalLM extends LoadedModel {
   }
 
   private lora: LoraConfig | undefined;
+  private svd: SvdLoraInfo | undefined;
 }
 
 /** Copies the files of a model folder other than its weights (config, tokenizer) from `from` to `to`. */

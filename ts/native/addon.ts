@@ -129,6 +129,27 @@ export interface NativeLoraOptions {
   seed?: number;
 }
 
+/** Panacea's SVD-LoRA (shared/design/panacea.md): W(λ) = W₀ + (alpha/k)·U·diag(σ₁..σ_k, s·λ₁..s·λ_m)·Vᵀ. */
+export interface NativeSvdLoraOptions {
+  /** Module-name suffixes; every one must match a module. */
+  targets: string[];
+  /** The number of objectives (preference slots). Required. */
+  m: number;
+  /** Free singular values. Default 8. */
+  k?: number;
+  /** c = alpha / k. Default 512. */
+  alpha?: number;
+  seed?: number;
+  /** 'zeroDiag' (default: U, V ~ N(0, 0.02²), σ = s = 0) or 'kaiming'. */
+  init?: 'zeroDiag' | 'kaiming';
+}
+
+/** Preference rows, flat and row-major: values.length = rows · m. */
+export interface NativePreferences {
+  values: Float64Array | number[];
+  m: number;
+}
+
 export interface NativeGenerateOptions {
   /** Default 64. */
   maxNewTokens?: number;
@@ -147,6 +168,9 @@ export interface NativeGenerateOptions {
   /** Added to the logits of these token ids before decoding (OpenAI's logit_bias): > 0 steers
    *  toward a token, < 0 away from it. Keys are token ids. Default none. */
   logitBias?: Record<number, number>;
+  /** SVD-LoRA models: one preference per prompt (rows = prompts). All rows equal: the adapters are
+   *  merged for the call and restored exactly after it. Default: the model's current preference. */
+  preferences?: NativePreferences;
 }
 
 export interface NativeGenerateResult {
@@ -200,6 +224,22 @@ export interface NativeCausalLM {
   setAdaptersEnabled(enabled: boolean): void;
   mergeAdapters(): void;
   unmergeAdapters(): void;
+  /** Attaches SVD-LoRA adapters; a target suffix that matches no module is an error listing the model's projections. */
+  addSvdLora(options: NativeSvdLoraOptions): void;
+  /** Writes λ into every SVD-LoRA layer: one row (m values) for every sample, or one row per
+   *  batch row. Every row must lie on the simplex within 1e-6. Merged adapters follow a single λ. */
+  setPreference(values: Float64Array | number[], m: number): void;
+  /** m, or 0 without SVD-LoRA. */
+  preferenceDim(): number;
+  /** U, V, σ, s of every module as base_model.model.<module>.svd_lora_{U,V,sigma,s}, with metadata
+   *  format, k, m, alpha, init, targets (JSON), layout, fingerprint and `extra`, atomically. */
+  saveSvdLora(file: string, extra: Record<string, string>): void;
+  /** Attaches the adapters of a saveSvdLora file and returns its metadata; refuses another base
+   *  model (fingerprint) or layout. */
+  loadSvdLora(file: string): Record<string, string>;
+  /** 16 hex digits over the config, tensor names, shapes and a bfloat16-rounded sample of the base
+   *  weights (W₀ when merged): the same for float32 and bfloat16 loads of one checkpoint. */
+  fingerprint(): string;
   /** model.safetensors with the original names; dtype 'float32' | 'bfloat16' | 'float16' or the compute dtype. */
   save(file: string, dtype?: string): void;
   dispose(): void;
