@@ -135,19 +135,25 @@ class CausalLM {
 
   // ---- Panacea's SVD-LoRA (SvdLoraOptions above)
   void add_svd_lora(const SvdLoraOptions& options);
-  // λ: (m) or (1, m) for every row, or (B, m), one per row of the next forward passes. Every row
-  // must lie on the simplex within 1e-6 (non-negative, summing to 1) and have length m.
+  // λ: (m) or (1, m) for every row, or (B, m), one per row of the next forward passes (whose
+  // batches must then have B rows). Every row must lie on the simplex within 1e-6 (non-negative,
+  // summing to 1) and have length m; errors name the row and the problem. λ is a buffer, never a
+  // parameter. Merged adapters follow a new single λ (W0 restored exactly, then merged again);
+  // per-row λ on merged adapters is an error, as is training them (loss/dpo_loss with backward).
   void set_preference(const Tensor& lambda);
   int64_t preference_dim() const;  // m, or 0 without SVD-LoRA
-  // The adapters' tensors (U, V, σ, s per module) in safetensors, with the configuration (k, m,
-  // alpha, targets, init, layout) and the base model's fingerprint in the metadata plus `extra`
-  // (e.g. objective names).
+  // The adapters' tensors in safetensors, as parameter_names() gives them:
+  // base_model.model.<module>.svd_lora_U (out, k+m), _V (in, k+m), _sigma (k), _s (1); λ is not
+  // saved. Metadata: format "moalign.svd_lora", k, m, alpha, init, targets (a JSON list), layout
+  // ("gpt2" | "llama"), fingerprint, plus `extra` (e.g. objective names; reserved keys refused).
+  // Written atomically.
   void save_svd_lora(const std::string& file, const std::map<std::string, std::string>& extra) const;
   // Attaches the adapters saved by save_svd_lora; refuses a file made for another base model
   // (fingerprint) or layout, naming the mismatch. Returns the file's metadata.
   std::map<std::string, std::string> load_svd_lora(const std::string& file);
-  // A hash of the base model's configuration and weights (names, shapes, a strided sample of the
-  // values), hex; the same for the same weights whatever the dtype they were loaded in.
+  // FNV-1a 64 (16 hex digits) of the base model's configuration and weights: names, shapes and a
+  // strided sample (≤ 4096 values per tensor) rounded to bfloat16, so a float32 and a bfloat16 load
+  // of one checkpoint agree. Merged weights count as their kept W0.
   std::string fingerprint() const;
 
   // model.safetensors with the original tensor names, as `dtype` ("" keeps the compute dtype).
