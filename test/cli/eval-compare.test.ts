@@ -145,7 +145,7 @@ describe('moalign eval', () => {
     }
   });
 
-  it('refuses, with a clear message and no stack trace: no policies.json, a Panacea run, an unknown objective, no prompts', () => {
+  it('refuses, with a clear message and no stack trace: no policies.json, preferenceInput over different models, an unknown objective, no prompts', () => {
     const empty = moalign(['eval', '--run', tmp, '--prompts', promptsFile]);
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/holds no policies.json/);
@@ -158,7 +158,7 @@ describe('moalign eval', () => {
     write({ ...spec, preferenceInput: true });
     const p = moalign(['eval', '--run', panacea, '--prompts', promptsFile]);
     expect(p.status).toBe(1);
-    expect(p.stderr).toMatch(/preferenceInput.*not supported yet/);
+    expect(p.stderr).toMatch(/policies\.\d.*"preferenceInput"/); // its policies name different models: not one model for every preference
     noStack(p.stderr);
 
     write({ ...spec, objectives: ['positivity', 'helpfulness'] });

@@ -14,7 +14,7 @@ const env = { ...process.env, MOALIGN_CACHE_DIR: join(tmp, 'cache') };
 const demo = (timeout: number) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'demo', '--quick', '--out', out], { encoding: 'utf8', env, timeout });
 
-const METHODS = ['paretohqd', 'ric', 'rewarded-soups', 'sft'];
+const METHODS = ['paretohqd', 'panacea', 'ric', 'rewarded-soups', 'sft'];
 
 describe('moalign demo --quick', () => {
   let first: ReturnType<typeof demo>;
@@ -41,7 +41,7 @@ describe('moalign demo --quick', () => {
     for (const method of METHODS) expect(html).toContain(`data-series="${method}"`);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.table.trimEnd()).toBe(first.stdout.trimEnd());
-    for (const dir of ['task/task.json', 'runs/paretohqd/eval/record.json', 'runs/ric/eval/record.json', 'runs/soups/eval/record.json', 'runs/sft/eval/record.json'])
+    for (const dir of ['task/task.json', 'runs/paretohqd/eval/record.json', 'runs/panacea/eval/record.json', 'runs/ric/eval/record.json', 'runs/soups/eval/record.json', 'runs/sft/eval/record.json'])
       expect(existsSync(join(out, dir)), dir).toBe(true);
   });
 

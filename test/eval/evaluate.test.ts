@@ -107,6 +107,31 @@ describe('evaluatePolicies', () => {
     expect(c.calls.map(({ options: o }) => [o.temperature, o.topP, o.seed])).toEqual([[1, 0.9, 0]]);
   });
 
+  it('generates once for policies with the same sameAs key and gives each the same answers; other keys generate', async () => {
+    const three: PromptRecord[] = [...prompts, { id: 'p3', prompt: 'Say more', reference: 'more' }];
+    const texts = { ...A, 'Say more': 'more' };
+    const first = fakePolicy([1, 0], texts);
+    const same = fakePolicy([0, 1], B); // would answer differently if it were asked
+    const other = fakePolicy([0.5, 0.5], texts);
+    const r = await evaluatePolicies(
+      [
+        { ...first.policy, sameAs: 'model-x' },
+        { ...same.policy, sameAs: 'model-x' },
+        { ...other.policy, sameAs: 'model-y' },
+      ],
+      three,
+      scorers(),
+      { maxNewTokens: 4, batchSize: 2 },
+    );
+    expect(first.calls).toHaveLength(2);
+    expect(same.calls).toHaveLength(0);
+    expect(other.calls).toHaveLength(2);
+    expect(same.disposed()).toBe(1);
+    expect(r.points[1].mean).toEqual(r.points[0].mean);
+    expect(r.points[1].preference).toEqual([0, 1]);
+    expect(r.generations.filter((g) => g.policy === 1).map((g) => g.response)).toEqual(r.generations.filter((g) => g.policy === 0).map((g) => g.response));
+  });
+
   it("cleans with 'first-line' as the built-in task does, or with a function; an empty response is kept and collapses", async () => {
     const texts = { 'Tell me about the day': ' good day at home today\nsecond line', 'Where were you': '\n...' };
     const firstLine = await evaluatePolicies([fakePolicy([1], texts).policy], prompts, [builtinScorers.conciseness()], { maxNewTokens: 8, clean: 'first-line' });

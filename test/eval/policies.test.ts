@@ -68,10 +68,12 @@ describe('readPoliciesFile', () => {
     expect(() => readPoliciesFile(tmp)).toThrow(/holds no policies.json/);
   });
 
-  it('accepts preferenceInput (Panacea) but the evaluation refuses it for now', () => {
+  it('accepts preferenceInput (Panacea) only when every policy names the same model and adapter', () => {
     const dir = run({ ...valid, preferenceInput: true });
     expect(readPoliciesFile(dir).spec.preferenceInput).toBe(true);
-    expect(() => loadPolicies(dir)).toThrow(/field "preferenceInput": .*not supported yet/);
+    expect(() => loadPolicies(dir)).toThrow(/policies\.0\.adapter": a run with "preferenceInput" names the SVD-LoRA adapter file/);
+    const twoModels = run({ ...valid, preferenceInput: true, policies: valid.policies.map((p) => ({ ...p, adapter: 'm1/adapter' })) });
+    expect(() => loadPolicies(twoModels)).toThrow(/policies\.1": with "preferenceInput", every policy names the same model and adapter/);
   });
 });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readScoredDataset, writeScoredDataset } from '../../ts/data/dataset.js';
 import { ScoredDataset } from '../../ts/data/records.js';
 import { CausalLM } from '../../ts/engine/causal-lm.js';
-import { type ExpertRecord, hasResponsePairs, RewardedSoups, type SoupsConfigInput } from '../../ts/methods/soups/index.js';
+import { type ExpertRecord, hasResponsePairs, pairsByObjective, RewardedSoups, type SoupsConfigInput } from '../../ts/methods/soups/index.js';
 import { TASK_FILES } from '../../ts/task/build.js';
 import { int64 } from '../helpers/engine-fixtures.js';
 import { buildSmallTask, TINY_EVALUATION, TINY_TRAINING } from '../helpers/small-task.js';
@@ -83,7 +83,7 @@ describe('Rewarded Soups on the built-in task (reduced)', () => {
     const { dataset: pool } = await readScoredDataset(join(task, TASK_FILES.pool), { objectives: OBJECTIVES });
     const n = Math.ceil(0.1 * pool.size);
     for (const [j, o] of OBJECTIVES.entries()) {
-      const expert = readJson(join(dir, 'experts', o, 'expert.json')) as ExpertRecord;
+      const expert = readJson(join(dir, 'experts', o, 'expert.json')) as Extract<ExpertRecord, { trainer: 'sftTop' }>;
       expect(expert.trainer).toBe('sftTop');
       const rewards = pool.samples.map((_, i) => pool.rewardsOf(i)[j]);
       const sorted = rewards.map((r, i) => ({ r, i })).sort((a, b) => (a.r !== b.r ? b.r - a.r : a.i - b.i));
@@ -187,23 +187,47 @@ describe('Rewarded Soups configuration', () => {
     }
     expect(message).toMatch(/topFraction/);
     expect(message).toMatch(/training\.lr/);
-    expect(message).toMatch(/expertTrainer: "dpo" is not available yet/);
+    expect(message).toMatch(/expertTrainer: "dpo" experts are LoRA adapters/);
     expect(message).toMatch(/interpolation: "factors" averages LoRA factors/);
     expect(() => new RewardedSoups({} as never, bad)).toThrow(/exactly one of "task".*or "data"/);
     expect(existsSync(bad)).toBe(false);
   });
 
-  it('defaults to DPO experts on a pool of response pairs, and says DPO is not available yet', async () => {
+  it('defaults to DPO experts on a pool of response pairs: each pair ordered by the expert\'s objective, ties dropped', async () => {
     const sample = (id: string, group: string, response: string) => ({ id, prompt: `prompt ${group}`, response, group, origin: 'dataset' as const });
-    const pairs = new ScoredDataset(OBJECTIVES, [sample('a/chosen', 'a', 'yes'), sample('a/rejected', 'a', 'no'), sample('b/chosen', 'b', 'fine'), sample('b/rejected', 'b', 'bad')], Float64Array.from([1, 0, 0, 1, 2, 2, 0, 0]));
+    // (positivity, fidelity): a/chosen (1, 0), a/rejected (0, 1), b/chosen (2, 2), b/rejected (0, 2), c: a tie on both
+    const pairs = new ScoredDataset(
+      OBJECTIVES,
+      [sample('a/chosen', 'a', ' yes'), sample('a/rejected', 'a', ' no'), sample('b/chosen', 'b', ' fine'), sample('b/rejected', 'b', ' bad'), sample('c/1', 'c', ' one'), sample('c/2', 'c', ' two')],
+      Float64Array.from([1, 0, 0, 1, 2, 2, 0, 2, 5, 5, 5, 5]),
+    );
     expect(hasResponsePairs(pairs)).toBe(true);
+    expect(pairsByObjective(pairs, 0)).toEqual({
+      pairs: [
+        { prompt: 'prompt a', chosen: ' yes', rejected: ' no' },
+        { prompt: 'prompt b', chosen: ' fine', rejected: ' bad' },
+      ],
+      ties: 1,
+    });
+    expect(pairsByObjective(pairs, 1)).toEqual({ pairs: [{ prompt: 'prompt a', chosen: ' no', rejected: ' yes' }], ties: 2 });
     const pool = join(tmp, 'pairs.jsonl');
     await writeScoredDataset(pool, pairs);
     const data = { pool, testPrompts: join(task, TASK_FILES.testPrompts), baseModel: join(task, TASK_FILES.baseModel), objectives: OBJECTIVES };
-    await expect(new RewardedSoups({ data }, join(tmp, 'pairs-run')).runAll()).rejects.toThrow(/response pairs.*"dpo" is not available yet.*"sftTop"/s);
+    const out = join(tmp, 'pairs-run');
+    const policies = await new RewardedSoups({ data, preferences: 'grid:3', training: TINY_TRAINING, evaluation: { enabled: false } }, out).runAll();
+    expect(policies.expertTrainer).toBe('dpo');
+    for (const [j, o] of OBJECTIVES.entries()) {
+      const record = readJson(join(out, 'experts', o, 'expert.json')) as ExpertRecord;
+      expect(record).toEqual({ objective: o, trainer: 'dpo', beta: 0.1, pairs: [2, 1][j], ties: [1, 2][j] });
+      // the LoRA starts at B = 0, so the policy equals the reference and the first DPO loss is -log σ(0) = log 2
+      const losses = readJson(join(out, 'experts', o, 'losses.json')) as number[];
+      expect(losses).toHaveLength(TINY_TRAINING.steps);
+      expect(Math.abs(losses[0] - Math.log(2))).toBeLessThan(1e-6);
+    }
     const { dataset: builtIn } = await readScoredDataset(join(task, TASK_FILES.pool), { objectives: OBJECTIVES });
     expect(hasResponsePairs(builtIn)).toBe(false);
-  });
+    await expect(new RewardedSoups({ task, expertTrainer: 'dpo' }, join(tmp, 'dpo-no-pairs')).runAll()).rejects.toThrow(/expertTrainer "dpo" needs a pool of response pairs/);
+  }, 120_000);
 });
 
 describe('moalign soups', () => {
@@ -228,7 +252,7 @@ describe('moalign soups', () => {
     writeFileSync(file, JSON.stringify({ expertTrainer: 'dpo' }));
     const bad = moalign(['soups', '--config', file, '--task', task, '--out', join(tmp, 'cli-bad')]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/expertTrainer: "dpo" is not available yet/);
+    expect(bad.stderr).toMatch(/expertTrainer "dpo" needs a pool of response pairs/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 240_000);
 });

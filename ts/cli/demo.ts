@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'the main job: build the built-in task (or reuse it), train and evaluate ParetoHqD, RiC, Rewarded Soups and plain SFT on it with the same ' +
+      'the main job: build the built-in task (or reuse it), train and evaluate ParetoHqD, Panacea, RiC, Rewarded Soups and plain SFT on it with the same ' +
         'protocol, print the comparison table and write report.html with every front. Re-running continues where it stopped.',
     )
     .option('--out <dir>', 'where the task, the runs and the report go', 'moalign-demo')

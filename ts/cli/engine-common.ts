@@ -86,10 +86,9 @@ export interface ModelCliOptions {
   device?: string;
 }
 
-/** --model DIR (required), --dtype, --device. */
-export function addModelOptions(cmd: Command, what = 'a Hugging Face model folder: config.json, model.safetensors, tokenizer.json'): Command {
-  return cmd
-    .requiredOption('--model <dir>', what)
+/** --model DIR (required unless `required` is false), --dtype, --device. */
+export function addModelOptions(cmd: Command, what = 'a Hugging Face model folder: config.json, model.safetensors, tokenizer.json', required = true): Command {
+  return (required ? cmd.requiredOption('--model <dir>', what) : cmd.option('--model <dir>', what))
     .addOption(new Option('--dtype <type>', 'compute dtype').choices(['float32', 'bfloat16', 'float16']).default('float32'))
     .option('--device <device>', "'cpu' or 'cuda', 'cuda:1', ...", 'cpu');
 }

@@ -11,6 +11,7 @@ import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerHv } from './hv.js';
 import { registerLogprobs } from './logprobs.js';
+import { registerPanacea } from './panacea.js';
 import { registerPareto } from './pareto.js';
 import { registerScore } from './score.js';
 import { registerScoreData } from './score-data.js';
@@ -47,6 +48,7 @@ registerParetoHqd(program);
 registerRic(program);
 registerSftBaseline(program);
 registerSoups(program);
+registerPanacea(program);
 registerEval(program);
 registerCompare(program);
 

@@ -1,5 +1,5 @@
 // `moalign demo`: the whole story on the built-in task. Build the task (or reuse it), train and
-// evaluate ParetoHqD and its baselines (RiC, Rewarded Soups, plain SFT) with the same protocol,
+// evaluate ParetoHqD, Panacea and the baselines (RiC, Rewarded Soups, plain SFT) with the same protocol,
 // then compare their fronts in one table and one report. Each part resumes on its own, so an
 // interrupted demo continues where it stopped.
 import { join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import type { TrainProgress } from '../engine/trainer.js';
 import type { EvalProgress } from '../eval/evaluate.js';
 import type { MethodEventOf, MethodHooks } from '../methods/events.js';
 import { runtimeInfo } from '../engine/runtime.js';
+import { PanaceaRun } from '../methods/panacea/index.js';
 import { ParetoHqD } from '../methods/paretohqd/index.js';
 import { RiC } from '../methods/ric/index.js';
 import { SftBaseline } from '../methods/sft/index.js';
@@ -28,12 +29,12 @@ export interface DemoOptions {
   gpu?: boolean;
   /** Replace task and run folders built with other settings (default: refuse them). */
   overwrite?: boolean;
-  /** The methods to run, in order. Default all four. */
+  /** The methods to run, in order. Default all five. */
   methods?: DemoMethod[];
 }
 
-export type DemoMethod = 'paretohqd' | 'ric' | 'soups' | 'sft';
-export const DEMO_METHODS: readonly DemoMethod[] = ['paretohqd', 'ric', 'soups', 'sft'];
+export type DemoMethod = 'paretohqd' | 'panacea' | 'ric' | 'soups' | 'sft';
+export const DEMO_METHODS: readonly DemoMethod[] = ['paretohqd', 'panacea', 'ric', 'soups', 'sft'];
 
 /** What the demo reports while it works: which part, and that part's own progress. */
 export type DemoEvent =
@@ -67,6 +68,8 @@ function methodConfig(method: DemoMethod, task: string, quick: boolean, objectiv
       return { ...base, training: { steps: 120 } };
     case 'soups':
       return { ...base, training: { steps: 60 } };
+    case 'panacea':
+      return { ...base, training: { steps: 80 } };
   }
 }
 
@@ -85,6 +88,8 @@ function methodRun(method: DemoMethod, config: Record<string, unknown>, dir: str
       return new RewardedSoups(config, dir, options);
     case 'sft':
       return new SftBaseline(config, dir, options);
+    case 'panacea':
+      return new PanaceaRun(config, dir, options);
   }
 }
 

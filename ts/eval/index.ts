@@ -15,7 +15,6 @@ export {
 } from './collapse.js';
 export {
   causalLMPolicy,
-  checkEvaluable,
   loadPolicies,
   policiesFile,
   policyEntry,

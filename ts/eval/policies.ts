@@ -1,6 +1,7 @@
 // The contract between training methods and the evaluation: a method's run folder holds
 // `policies.json`, naming one policy (a model folder, optionally with a LoRA adapter, optionally
-// with a text appended to every prompt) per preference. Evaluation only ever sees `Policy`
+// with a text appended to every prompt) per preference, or one model conditioned on the preference
+// (Panacea's SVD-LoRA, `preferenceInput`) listed under every preference. Evaluation only ever sees `Policy`
 // objects, so a method in code can also hand its own policies to evaluatePolicies without writing
 // a file.
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ export const policiesFile = z
     /** The task folder (moalign task build), relative to the run folder or absolute. */
     task: pathString.optional(),
     policies: z.array(policyEntry).min(1),
-    /** True for one model conditioned on the preference (Panacea); reserved, not evaluated yet. */
+    /** True for one model conditioned on the preference (Panacea): every policy names the same model and SVD-LoRA adapter, and generates with λ = its preference. */
     preferenceInput: z.boolean().optional(),
     /** Wall-clock training time of the whole run, for the comparison table. */
     trainSeconds: z.number().min(0).optional(),
@@ -82,11 +83,31 @@ export interface Policy {
   preference: number[];
   /** Shown in provenance and errors; default `policy <index>`. */
   name?: string;
+  /**
+   * Policies with the same key generate the same texts for the same prompts, decoding and seeds
+   * (the plain SFT baseline lists one model under every preference): the evaluation generates
+   * once and reuses the answers. Default: none, every policy generates.
+   */
+  sameAs?: string;
   /** One response per prompt, in order. */
   generate(prompts: string[], options: PolicyGenerateOptions): Promise<string[]>;
   /** Frees what generate loaded; the evaluation calls it once it is done with this policy.
    *  A later generate may load it again. */
   dispose?(): void;
+}
+
+/** One response text per prompt from `lm` under the policy's decoding (and λ, for a model conditioned on the preference). */
+async function generateTexts(lm: CausalLM, prompts: string[], o: PolicyGenerateOptions, promptSuffix: string, preference?: number[]): Promise<string[]> {
+  const out = await lm.generate(promptSuffix === '' ? prompts : prompts.map((p) => p + promptSuffix), {
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    topP: o.topP,
+    seed: o.seed,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    ...(preference !== undefined && { preference }),
+  });
+  return out.map((g) => g.text);
 }
 
 /** A policy backed by a model folder, loaded on its first generate and freed by dispose; with
@@ -97,10 +118,10 @@ export function causalLMPolicy(preference: number[], modelDir: string, options: 
   return {
     preference,
     name,
+    sameAs: JSON.stringify({ modelDir, promptSuffix, ...load }),
     async generate(prompts, o) {
       lm ??= await CausalLM.load(modelDir, load);
-      const out = await lm.generate(promptSuffix === '' ? prompts : prompts.map((p) => p + promptSuffix), { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
-      return out.map((g) => g.text);
+      return generateTexts(lm, prompts, o, promptSuffix);
     },
     dispose() {
       lm?.dispose();
@@ -142,18 +163,57 @@ export function readPoliciesFile(runDir: string): RunPolicies {
   return { runDir: dir, file, text, spec, ...(spec.task !== undefined && { taskDir: at(spec.task) }) };
 }
 
-/** Refuses what the evaluation cannot do yet. */
-export function checkEvaluable(run: RunPolicies): void {
-  if (run.spec.preferenceInput) {
-    throw new Error(`${run.file}: field "preferenceInput": one model conditioned on the preference (Panacea) is not supported yet by the evaluation`);
-  }
+/**
+ * The policies of one model conditioned on the preference (Panacea; policies.json says
+ * `preferenceInput`): every entry names the same base model and SVD-LoRA adapter file, loaded once
+ * and shared; each policy generates with λ = its preference. The model is freed once every policy
+ * was disposed. The adapter's objectives must be the run's, in the same order.
+ */
+function preferenceInputPolicies(r: RunPolicies, options: Omit<ModelLoadOptions, 'adapter'>): Policy[] {
+  const { spec, file } = r;
+  const [first] = spec.policies;
+  const adapter = first.adapter;
+  if (adapter === undefined) throw new Error(`${file}: field "policies.0.adapter": a run with "preferenceInput" names the SVD-LoRA adapter file of its one model`);
+  spec.policies.forEach((p, i) => {
+    if (p.model !== first.model || p.adapter !== adapter) throw new Error(`${file}: field "policies.${i}": with "preferenceInput", every policy names the same model and adapter (one model for every preference)`);
+  });
+  let lm: CausalLM | undefined;
+  const released = new Set<number>();
+  const load = async (): Promise<CausalLM> => {
+    if (lm) return lm;
+    const model = await CausalLM.load(first.model, options);
+    try {
+      const info = model.loadSvdLora(adapter);
+      if (info.objectives.join('\u0000') !== spec.objectives.join('\u0000'))
+        throw new Error(`${adapter}: the adapter was trained for objectives (${info.objectives.join(', ')}), the run evaluates (${spec.objectives.join(', ')}); the order must match`);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    lm = model;
+    return model;
+  };
+  return spec.policies.map((p, i) => ({
+    preference: p.preference,
+    name: `policies.${i} (${p.model} + ${adapter}, λ = ${p.preference.map((x) => +x.toFixed(4)).join(', ')})`,
+    async generate(prompts, o) {
+      released.delete(i);
+      return generateTexts(await load(), prompts, o, p.promptSuffix ?? '', p.preference);
+    },
+    dispose() {
+      released.add(i);
+      if (released.size < spec.policies.length) return;
+      lm?.dispose();
+      lm = undefined;
+    },
+  }));
 }
 
 /** The policies of a run folder (its folder, or its policies.json already read), each backed by
  *  its model: loaded on first use and freed when the evaluation is done with it. */
 export function loadPolicies(run: string | RunPolicies, options: Omit<ModelLoadOptions, 'adapter'> = {}): Policy[] {
   const r = typeof run === 'string' ? readPoliciesFile(run) : run;
-  checkEvaluable(r);
+  if (r.spec.preferenceInput) return preferenceInputPolicies(r, options);
   return r.spec.policies.map((p, i) =>
     causalLMPolicy(p.preference, p.model, {
       ...options,

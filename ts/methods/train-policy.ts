@@ -1,4 +1,4 @@
-// One SFT run inside a method's run folder, the same for every method: load the base model (and
+// One SFT (or DPO) run inside a method's run folder, the same for every method: load the base model (and
 // the adapter or model to continue), add LoRA, train with a checkpoint next to the output (so an
 // interrupted run resumes mid-way), save the adapter (or the full model), drop the checkpoint.
 import { rmSync } from 'node:fs';
@@ -22,13 +22,16 @@ export interface TrainPolicyOptions {
   base: string;
   /** An adapter folder to continue (LoRA), or a full model folder (training.lora false). Default: start from the base. */
   from?: string;
-  data: TextPair[];
+  data: PolicyData;
   /** The output folder, relative to the run folder. */
   out: string;
   training: TrainingConfig;
   signal?: AbortSignal;
   onProgress?: (progress: TrainProgress) => void;
 }
+
+/** What a policy trains on: (prompt, response) pairs for SFT, or DPO pairs (a LoRA on the base, which is DPO's reference policy). */
+export type PolicyData = TextPair[] | { dpo: { prompt: string; chosen: string; rejected: string }[]; beta: number };
 
 /** Each training run's loss per step, next to its adapter; written last, so it marks the run done. */
 export const LOSSES_FILE = 'losses.json';
@@ -53,7 +56,7 @@ export async function trainPolicy(run: RunFolder, o: TrainPolicyOptions): Promis
     else lm.addLora({ targets: t.lora.targets ?? DEFAULT_LORA_TARGETS[lm.info.config.layout], rank: t.lora.rank, alpha: t.lora.alpha, seed: t.seed });
   }
   const checkpointDir = run.path(`${o.out}.checkpoint`);
-  const report = await new Trainer(lm, {
+  const trainer = new Trainer(lm, {
     steps: t.steps,
     batchSize: t.batchSize,
     lr: t.lr,
@@ -65,7 +68,10 @@ export async function trainPolicy(run: RunFolder, o: TrainPolicyOptions): Promis
     checkpointDir,
     checkpointEvery: CHECKPOINT_EVERY,
     overlong: 'truncate',
-  }).fit(o.data, { signal: o.signal, onProgress: o.onProgress });
+  });
+  const hooks = { signal: o.signal, onProgress: o.onProgress };
+  if (!Array.isArray(o.data) && t.lora === false) throw new Error('DPO trains a LoRA adapter (its reference policy is the base model with the adapter off): set training.lora');
+  const report = Array.isArray(o.data) ? await trainer.fit(o.data, hooks) : await trainer.fitDpo(o.data.dpo, { beta: o.data.beta }, hooks);
   if (t.lora !== false) lm.saveAdapter(run.path(o.out));
   else lm.save(run.path(o.out));
   const losses = Array.from(report.losses);

@@ -3,10 +3,6 @@
 import { z } from 'zod';
 import { evaluationConfig, inputFields, parseConfig, preferencesField, TASK_OR_DATA, trainingConfig, withTaskDefaults } from '../common-config.js';
 
-/** Why expertTrainer "dpo" is refused. */
-export const DPO_NOT_AVAILABLE =
-  '"dpo" is not available yet: the engine has a DPO loss but no DPO training loop. Use "sftTop" (SFT on the top topFraction of the pool by each objective)';
-
 export const soupsConfig = z
   .object({
     ...inputFields,
@@ -15,14 +11,13 @@ export const soupsConfig = z
     /**
      * How each objective's expert is trained from the base model. Default: "dpo" when the pool
      * holds response pairs (every group of two responses to one prompt; each pair reordered by the
-     * expert's reward, ties dropped), else "sftTop" (SFT on the top `topFraction` of the pool by
-     * that reward). The design's "ppo" (online) is not offered. "dpo" is not available yet: the
-     * engine has no DPO training loop.
+     * expert's reward, ties dropped; the reference policy is the base model, the expert a LoRA
+     * adapter on it), else "sftTop" (SFT on the top `topFraction` of the pool by that reward). The
+     * design's "ppo" (online) is not offered.
      */
-    expertTrainer: z
-      .enum(['sftTop', 'dpo'])
-      .refine((t) => t !== 'dpo', DPO_NOT_AVAILABLE)
-      .optional(),
+    expertTrainer: z.enum(['sftTop', 'dpo']).optional(),
+    /** DPO experts' β. Default 0.1. */
+    dpoBeta: z.number().positive().default(0.1),
     /** sftTop: the share of the pool, best first by the expert's reward, it trains on. Default 0.1. */
     topFraction: z.number().gt(0).max(1).default(0.1),
     /**
@@ -32,7 +27,7 @@ export const soupsConfig = z
      * Full fine-tuned experts (lora: false) are always averaged weight by weight.
      */
     interpolation: z.enum(['merged', 'factors']).default('merged'),
-    /** SFT of each expert (its steps are per expert). */
+    /** The training of each expert, SFT or DPO (its steps are per expert). */
     training: trainingConfig,
     /** Dtype of the interpolated model folders. Default float32 (the dtype experts are trained and merged in). */
     saveDtype: z.enum(['float32', 'bfloat16', 'float16']).optional(),
@@ -40,6 +35,10 @@ export const soupsConfig = z
   })
   .refine(...TASK_OR_DATA)
   // checks across fields; refinements run alongside the fields' own checks, so every problem is listed at once
+  .refine((c) => c.expertTrainer !== 'dpo' || c.training.lora !== false, {
+    path: ['expertTrainer'],
+    message: '"dpo" experts are LoRA adapters (the reference policy is the base model with the adapter off); set training.lora, or use "sftTop"',
+  })
   .refine((c) => c.interpolation !== 'factors' || c.training.lora !== false, {
     path: ['interpolation'],
     message: '"factors" averages LoRA factors; with full fine-tuning (training.lora false) use "merged"',

@@ -1,4 +1,4 @@
 // Rewarded Soups: one expert per objective from the same base, one weight interpolation per preference.
-export { RewardedSoups, hasResponsePairs, topByObjective, type ExpertRecord, type ExpertTrainer, type SoupsEvent, type SoupsHooks, type SoupsPoliciesFile } from './soups.js';
-export { DPO_NOT_AVAILABLE, resolveSoupsConfig, SOUPS_BUILT_IN_TASK_DEFAULTS, soupsConfig, type SoupsConfig, type SoupsConfigInput } from './config.js';
+export { RewardedSoups, hasResponsePairs, pairsByObjective, topByObjective, type ExpertRecord, type ExpertTrainer, type SoupsEvent, type SoupsHooks, type SoupsPoliciesFile } from './soups.js';
+export { resolveSoupsConfig, SOUPS_BUILT_IN_TASK_DEFAULTS, soupsConfig, type SoupsConfig, type SoupsConfigInput } from './config.js';
 export type { MethodEvent, MethodHooks } from '../events.js';

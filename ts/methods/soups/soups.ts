@@ -2,8 +2,9 @@
 // per objective, all trained from the same base model, then one model per preference ω by
 // interpolating the experts' weights, θ(ω) = Σ_i ω_i θ_i.
 //
-//   experts   for each objective i: SFT of the base model on the top `topFraction` of the pool by
-//             r_i ("sftTop"); adapter (or full model) in experts/<objective>/
+//   experts   for each objective i, from the base model: DPO on the pool's response pairs ordered
+//             by r_i ("dpo", when the pool is made of pairs), or SFT on the top `topFraction` of
+//             the pool by r_i ("sftTop"); adapter (or full model) in experts/<objective>/
 //   soups     for each ω: W₀ + Σ_i ω_i ΔW_i (merged LoRA deltas), saved as a plain Hugging Face
 //             model folder soups/pref-<i>/
 //   evaluate  every ω's model answers the test prompts (method-agnostic, ts/eval)
@@ -22,8 +23,8 @@ import { type MethodEventOf, type MethodHooks, stepReporter } from '../events.js
 import { evaluateStep, writePolicies } from '../finish.js';
 import { resolveInputs } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
-import { textPairs, trainedMarker, trainPolicy, writeTrainCurves } from '../train-policy.js';
-import { DPO_NOT_AVAILABLE, resolveSoupsConfig, type SoupsConfig, type SoupsConfigInput } from './config.js';
+import { type PolicyData, textPairs, trainedMarker, trainPolicy, writeTrainCurves } from '../train-policy.js';
+import { resolveSoupsConfig, type SoupsConfig, type SoupsConfigInput } from './config.js';
 
 /** What the run reports while it works (a MethodEvent); each expert's training is named "expert <objective>" and carries the objective. */
 export type SoupsEvent = MethodEventOf<'step' | 'evaluate'> | (MethodEventOf<'train'> & { objective: string });
@@ -34,15 +35,24 @@ export type SoupsHooks = MethodHooks<SoupsEvent>;
 export type ExpertTrainer = 'sftTop' | 'dpo';
 
 /** `experts/<objective>/expert.json`: how an expert was trained (its losses are in losses.json beside it). */
-export interface ExpertRecord {
-  objective: string;
-  trainer: ExpertTrainer;
-  topFraction: number;
-  /** Rows of the pool it trained on, best first by its objective's reward. */
-  indices: number[];
-  /** The lowest reward among them. */
-  minReward: number;
-}
+export type ExpertRecord =
+  | {
+      objective: string;
+      trainer: 'sftTop';
+      topFraction: number;
+      /** Rows of the pool it trained on, best first by its objective's reward. */
+      indices: number[];
+      /** The lowest reward among them. */
+      minReward: number;
+    }
+  | {
+      objective: string;
+      trainer: 'dpo';
+      beta: number;
+      /** Pairs it trained on, and pairs dropped because both responses had the same reward. */
+      pairs: number;
+      ties: number;
+    };
 
 /** policies.json of a Rewarded Soups run: the common fields plus how its models were made. */
 export type SoupsPoliciesFile = PoliciesFile & { expertTrainer: ExpertTrainer; interpolation: SoupsConfig['interpolation'] | 'weights' };
@@ -55,6 +65,31 @@ export function topByObjective(pool: ScoredDataset, j: number, fraction: number)
   const r = pool.column(j);
   const order = Array.from({ length: pool.size }, (_, i) => i).sort((a, b) => r[b] - r[a] || a - b);
   return order.slice(0, Math.max(1, Math.ceil(fraction * pool.size)));
+}
+
+/**
+ * The pool's response pairs (see hasResponsePairs) ordered by objective `j`: the response with the
+ * higher reward j is chosen; pairs with equal rewards teach nothing about j and are dropped.
+ */
+export function pairsByObjective(pool: ScoredDataset, j: number): { pairs: { prompt: string; chosen: string; rejected: string }[]; ties: number } {
+  const m = pool.objectives.length;
+  const groups = new Map<string, number[]>();
+  pool.samples.forEach((s, i) => {
+    const g = groups.get(s.group ?? '');
+    if (g) g.push(i);
+    else groups.set(s.group ?? '', [i]);
+  });
+  const pairs: { prompt: string; chosen: string; rejected: string }[] = [];
+  let ties = 0;
+  for (const [a, b] of groups.values()) {
+    const [ra, rb] = [pool.rewards[a * m + j], pool.rewards[b * m + j]];
+    if (ra === rb) ties++;
+    else {
+      const [win, lose] = ra > rb ? [a, b] : [b, a];
+      pairs.push({ prompt: pool.samples[win].prompt, chosen: pool.samples[win].response, rejected: pool.samples[lose].response });
+    }
+  }
+  return { pairs, ties };
 }
 
 /**
@@ -91,25 +126,38 @@ export class RewardedSoups {
     const m = inputs.objectives.length;
     const grid = resolvePreferences(c.preferences, m);
     const { dataset: pool } = await readScoredDataset(inputs.pool, { objectives: inputs.objectives });
-    const trainer = c.expertTrainer ?? (hasResponsePairs(pool) ? 'dpo' : 'sftTop');
-    if (trainer === 'dpo') throw new Error(`${inputs.pool} holds response pairs, for which the expert trainer defaults to "dpo": ${DPO_NOT_AVAILABLE}; set "expertTrainer": "sftTop"`);
+    const paired = hasResponsePairs(pool);
+    const trainer = c.expertTrainer ?? (paired ? 'dpo' : 'sftTop');
+    if (trainer === 'dpo' && !paired)
+      throw new Error(`expertTrainer "dpo" needs a pool of response pairs (each prompt's two responses in one group), and ${inputs.pool} is not one; use "sftTop"`);
 
     // experts: one per objective, each from the base model
     const experts = inputs.objectives.map((o) => `experts/${o}`);
     for (const [j, objective] of inputs.objectives.entries()) {
       const out = experts[j];
       await run.step(`expert-${objective}`, [trainedMarker(out), `${out}/expert.json`], async () => {
-        const indices = topByObjective(pool, j, c.topFraction);
-        say(`expert-${objective}`, `expert ${j + 1}/${m}: training on the top ${indices.length} of ${pool.size} samples by ${objective}`);
+        let record: ExpertRecord;
+        let data: PolicyData;
+        if (trainer === 'dpo') {
+          const { pairs, ties } = pairsByObjective(pool, j);
+          if (pairs.length === 0) throw new Error(`every response pair of ${inputs.pool} ties on ${objective}: no DPO pair orders them`);
+          say(`expert-${objective}`, `expert ${j + 1}/${m}: DPO on ${pairs.length} pairs ordered by ${objective} (${ties} ties dropped)`);
+          data = { dpo: pairs, beta: c.dpoBeta };
+          record = { objective, trainer, beta: c.dpoBeta, pairs: pairs.length, ties };
+        } else {
+          const indices = topByObjective(pool, j, c.topFraction);
+          say(`expert-${objective}`, `expert ${j + 1}/${m}: training on the top ${indices.length} of ${pool.size} samples by ${objective}`);
+          data = textPairs(pool.samples, indices);
+          record = { objective, trainer, topFraction: c.topFraction, indices, minReward: pool.rewards[indices[indices.length - 1] * m + j] };
+        }
         await trainPolicy(run, {
           base: inputs.baseModel,
-          data: textPairs(pool.samples, indices),
+          data,
           out,
           training: c.training,
           signal: hooks.signal,
           onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `expert ${objective}`, objective, index: j, of: m, progress }),
         });
-        const record: ExpertRecord = { objective, trainer, topFraction: c.topFraction, indices, minReward: pool.rewards[indices[indices.length - 1] * m + j] };
         await writeTextAtomic(run.path(out, 'expert.json'), `${JSON.stringify(record)}\n`);
       });
     }
