@@ -115,3 +115,28 @@ export class ScoredDataset {
     return new ScoredDataset(this.objectives, samples, rewards);
   }
 }
+
+/**
+ * The responses to each prompt: row indices by `group` (the samples one prompt's responses share),
+ * or by prompt text where a sample has no group; groups in order of first appearance.
+ */
+export function responseGroups(samples: readonly Pick<Sample, 'group' | 'prompt'>[]): number[][] {
+  const groups = new Map<string, number[]>();
+  samples.forEach((s, i) => {
+    const key = s.group ?? s.prompt;
+    const members = groups.get(key);
+    if (members) members.push(i);
+    else groups.set(key, [i]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * The rows of the `fraction` best samples of `pool` by objective `j` (⌈fraction·n⌉, at least one),
+ * best first; equal rewards keep pool order.
+ */
+export function topByObjective(pool: ScoredDataset, j: number, fraction: number): number[] {
+  const r = pool.column(j);
+  const order = Array.from({ length: pool.size }, (_, i) => i).sort((a, b) => r[b] - r[a] || a - b);
+  return order.slice(0, Math.max(1, Math.ceil(fraction * pool.size)));
+}

@@ -3,7 +3,7 @@
 //   and within each prompt's own responses (does being more X cost Y for the same prompt?);
 // - the Pareto layers: with conflicting objectives many points are mutually non-dominated, so the
 //   first layers hold a larger share of the pool than they would if the objectives agreed.
-import type { ScoredDataset } from '../data/records.js';
+import { responseGroups, type ScoredDataset } from '../data/records.js';
 import { paretoRanks } from '../moo/pareto.js';
 
 export interface ConflictReport {
@@ -79,14 +79,7 @@ export function measureConflict(pool: ScoredDataset): ConflictReport {
   const m = pool.objectives.length;
   const columns = pool.objectives.map((_, j) => pool.column(j));
 
-  const groups = new Map<string, number[]>();
-  pool.samples.forEach((s, i) => {
-    const key = s.group ?? s.prompt;
-    const members = groups.get(key);
-    if (members) members.push(i);
-    else groups.set(key, [i]);
-  });
-  const usable = [...groups.values()].filter((g) => g.length >= 3);
+  const usable = responseGroups(pool.samples).filter((g) => g.length >= 3);
   const within = (i: number, j: number) => {
     let sum = 0;
     let count = 0;

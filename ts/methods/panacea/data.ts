@@ -1,6 +1,6 @@
 // Panacea's training items from a scored pool (design: ../shared/design/panacea.md §6.4–6.5):
 // DPO pairs with one label per objective, or SFT examples with one weight per objective.
-import type { ScoredDataset } from '../../data/records.js';
+import { responseGroups, type ScoredDataset, topByObjective } from '../../data/records.js';
 import type { PreferenceItem } from '../../engine/trainer.js';
 
 /** What pair-building found, for the run's log. */
@@ -31,16 +31,9 @@ export function preferencePairs(pool: ScoredDataset, options: { tieMargin?: numb
   const m = pool.objectives.length;
   const margin = options.tieMargin ?? 0;
   const eps = pool.objectives.map((_, j) => margin * columnStd(pool, j));
-  const groups = new Map<string, number[]>();
-  pool.samples.forEach((s, i) => {
-    const key = s.group ?? s.prompt;
-    const g = groups.get(key);
-    if (g) g.push(i);
-    else groups.set(key, [i]);
-  });
   const stats: PairStats = { pairs: 0, prompts: 0, allTies: 0, labels: pool.objectives.map(() => ({ a: 0, b: 0, tie: 0 })) };
   const items: PreferenceItem[] = [];
-  for (const members of groups.values()) {
+  for (const members of responseGroups(pool.samples)) {
     let taken = 0;
     for (let x = 0; x < members.length && taken < (options.maxPerPrompt ?? Infinity); x++) {
       for (let y = x + 1; y < members.length && taken < (options.maxPerPrompt ?? Infinity); y++) {
@@ -78,8 +71,7 @@ export function weightedExamples(pool: ScoredDataset, options: { weighting: 'top
   for (let j = 0; j < m; j++) {
     const r = pool.column(j);
     if (options.weighting === 'top') {
-      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => r[b] - r[a] || a - b);
-      for (const i of order.slice(0, Math.max(1, Math.ceil(options.topFraction * n)))) weights[i][j] = 1;
+      for (const i of topByObjective(pool, j, options.topFraction)) weights[i][j] = 1;
     } else {
       let lo = Infinity;
       let hi = -Infinity;
@@ -92,11 +84,5 @@ export function weightedExamples(pool: ScoredDataset, options: { weighting: 'top
 
 /** True when some prompt of the pool has two or more responses (DPO pairs can be formed). */
 export function hasSeveralResponses(pool: ScoredDataset): boolean {
-  const seen = new Set<string>();
-  for (const s of pool.samples) {
-    const key = s.group ?? s.prompt;
-    if (seen.has(key)) return true;
-    seen.add(key);
-  }
-  return false;
+  return responseGroups(pool.samples).some((g) => g.length >= 2);
 }

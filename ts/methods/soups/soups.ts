@@ -12,7 +12,7 @@
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
 import { rmSync } from 'node:fs';
 import { readScoredDataset } from '../../data/dataset.js';
-import type { ScoredDataset } from '../../data/records.js';
+import { responseGroups, type ScoredDataset, topByObjective } from '../../data/records.js';
 import { CausalLM } from '../../engine/causal-lm.js';
 import { interpolateAdapterFactors, interpolateModels } from '../../engine/soup.js';
 import type { PoliciesFile } from '../../eval/index.js';
@@ -58,30 +58,14 @@ export type ExpertRecord =
 export type SoupsPoliciesFile = PoliciesFile & { expertTrainer: ExpertTrainer; interpolation: SoupsConfig['interpolation'] | 'weights' };
 
 /**
- * The rows of the `fraction` best samples of `pool` by objective `j` (⌈fraction·n⌉, at least one),
- * best first; equal rewards keep pool order.
- */
-export function topByObjective(pool: ScoredDataset, j: number, fraction: number): number[] {
-  const r = pool.column(j);
-  const order = Array.from({ length: pool.size }, (_, i) => i).sort((a, b) => r[b] - r[a] || a - b);
-  return order.slice(0, Math.max(1, Math.ceil(fraction * pool.size)));
-}
-
-/**
  * The pool's response pairs (see hasResponsePairs) ordered by objective `j`: the response with the
  * higher reward j is chosen; pairs with equal rewards teach nothing about j and are dropped.
  */
 export function pairsByObjective(pool: ScoredDataset, j: number): { pairs: { prompt: string; chosen: string; rejected: string }[]; ties: number } {
   const m = pool.objectives.length;
-  const groups = new Map<string, number[]>();
-  pool.samples.forEach((s, i) => {
-    const g = groups.get(s.group ?? '');
-    if (g) g.push(i);
-    else groups.set(s.group ?? '', [i]);
-  });
   const pairs: { prompt: string; chosen: string; rejected: string }[] = [];
   let ties = 0;
-  for (const [a, b] of groups.values()) {
+  for (const [a, b] of responseGroups(pool.samples)) {
     const [ra, rb] = [pool.rewards[a * m + j], pool.rewards[b * m + j]];
     if (ra === rb) ties++;
     else {
@@ -97,15 +81,9 @@ export function pairsByObjective(pool: ScoredDataset, j: number): { pairs: { pro
  * exactly two responses to one prompt (as Anthropic HH's chosen/rejected sides do).
  */
 export function hasResponsePairs(pool: ScoredDataset): boolean {
-  if (pool.size === 0) return false;
-  const groups = new Map<string, string[]>();
-  for (const s of pool.samples) {
-    if (s.group === undefined) return false;
-    const g = groups.get(s.group);
-    if (g) g.push(s.prompt);
-    else groups.set(s.group, [s.prompt]);
-  }
-  return [...groups.values()].every((g) => g.length === 2 && g[0] === g[1]);
+  const s = pool.samples;
+  if (pool.size === 0 || s.some((x) => x.group === undefined)) return false;
+  return responseGroups(s).every((g) => g.length === 2 && s[g[0]].prompt === s[g[1]].prompt);
 }
 
 export class RewardedSoups {
