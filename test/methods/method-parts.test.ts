@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { policiesFile } from '../../ts/eval/index.js';
-import { writePolicies } from '../../ts/methods/finish.js';
+import { elapsedSeconds, writePolicies } from '../../ts/methods/finish.js';
 import { resolveInputs, trainPromptsOf } from '../../ts/methods/inputs.js';
 import { resolveParetoHqdConfig } from '../../ts/methods/paretohqd/index.js';
 import { resolveRicConfig } from '../../ts/methods/ric/index.js';
@@ -50,6 +50,27 @@ describe('policies.json', () => {
     expect(file.trainSeconds).toBe(run.timings.train);
     expect(file.trainCpuSeconds).toBe(run.cpuTimings.train);
     expect(policiesFile.safeParse(file).success).toBe(true);
+  });
+});
+
+describe('run steps', () => {
+  it('may overlap: each is recorded in steps.json, with the CPU seconds its work reports from a child process', async () => {
+    const run = RunFolder.open(join(tmp, 'overlap'), 'test', { any: 2 });
+    const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await Promise.all([run.step('a', [], async () => void (await later(30))), run.step('b', [], async () => (await later(10), { childCpuSeconds: 5 }))]);
+    const steps = JSON.parse(readFileSync(run.path('steps.json'), 'utf8'));
+    expect(Object.keys(steps).sort()).toEqual(['a', 'b']);
+    expect(steps.b.cpuSeconds).toBeGreaterThanOrEqual(5);
+    expect(steps.a.cpuSeconds).toBeLessThan(5);
+    expect(run.done('a') && run.done('b')).toBe(true);
+  });
+
+  it('cover the wall clock once where they overlap (elapsedSeconds), and sum exactly where they do not', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
+    // [0, 10] and [4, 12] overlap: 12 s; then [20, 20.3] alone: its own seconds
+    expect(elapsedSeconds([{ seconds: 10, finishedAt: at(10) }, { seconds: 8, finishedAt: at(12) }, { seconds: 0.3, finishedAt: at(20.3) }])).toBeCloseTo(12.3, 9);
+    expect(elapsedSeconds([{ seconds: 0.1, finishedAt: at(1) }, { seconds: 0.2, finishedAt: at(2) }])).toBe(0.1 + 0.2);
+    expect(elapsedSeconds([])).toBe(0);
   });
 });
 

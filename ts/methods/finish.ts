@@ -5,16 +5,39 @@ import { writeTextAtomic } from '../util/atomic-file.js';
 import type { EvaluationConfig } from './common-config.js';
 import { type MethodEventOf, type MethodHooks, stepReporter } from './events.js';
 import type { MethodInputs } from './inputs.js';
-import type { RunFolder } from './run-folder.js';
+import type { RunFolder, StepRecord } from './run-folder.js';
 
 /** The name of the evaluation step (its time is not training time). */
 export const EVALUATE_STEP = 'evaluate';
 
-/** Seconds the run's finished steps took, the evaluation left out: wall clock, or CPU with `cpu`. */
+/**
+ * Seconds the run's finished steps took, the evaluation left out: wall clock (steps that ran at
+ * the same time, as parallel jobs do, count once), or the CPU seconds of them all with `cpu`.
+ */
 export function trainSeconds(run: RunFolder, cpu = false): number {
-  return Object.entries(cpu ? run.cpuTimings : run.timings)
+  const train = Object.entries(run.records)
     .filter(([k]) => !k.startsWith(EVALUATE_STEP))
-    .reduce((s, [, v]) => s + v, 0);
+    .map(([, r]) => r);
+  return cpu ? train.reduce((s, r) => s + (r.cpuSeconds ?? 0), 0) : elapsedSeconds(train);
+}
+
+/**
+ * The wall-clock seconds `steps` cover: the length of the union of their [start, finish]
+ * intervals. A step that overlaps no other adds its own `seconds` exactly, so steps run one after
+ * another sum as before.
+ */
+export function elapsedSeconds(steps: readonly Pick<StepRecord, 'seconds' | 'finishedAt'>[]): number {
+  const spans = steps.map((r) => ({ end: Date.parse(r.finishedAt), seconds: r.seconds })).map((r) => ({ ...r, start: r.end - r.seconds * 1000 }));
+  spans.sort((a, b) => a.start - b.start);
+  let total = 0;
+  for (let i = 0; i < spans.length; ) {
+    let end = spans[i].end;
+    let j = i + 1;
+    while (j < spans.length && spans[j].start < end) end = Math.max(end, spans[j++].end);
+    total += j === i + 1 ? spans[i].seconds : (end - spans[i].start) / 1000;
+    i = j;
+  }
+  return total;
 }
 
 /** What a method says in policies.json: its name, its policies, and any fields of its own. */

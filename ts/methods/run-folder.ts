@@ -20,14 +20,30 @@ export function configHash(value: unknown): string {
 
 export interface StepRecord {
   seconds: number;
-  /** CPU time of the whole process (every thread, the native compute thread included) during the step. */
+  /**
+   * CPU time of the whole process (every thread, the native compute thread included) during the
+   * step, plus the CPU time of the child processes that did its work (StepCost).
+   */
   cpuSeconds?: number;
   finishedAt: string;
   /** Files (relative to the run folder) the step wrote. */
   files: string[];
 }
 
-export class RunFolder {
+/**
+ * What a step's work may return: CPU seconds spent outside this process on its behalf (a child
+ * process that trained it), which process.cpuUsage cannot see.
+ */
+export interface StepCost {
+  childCpuSeconds: number;
+}
+
+/** The part of a run folder that code working inside it needs (a child process has no RunFolder). */
+export interface RunPaths {
+  path(...parts: string[]): string;
+}
+
+export class RunFolder implements RunPaths {
   private readonly steps: Record<string, StepRecord>;
 
   private constructor(
@@ -72,6 +88,11 @@ export class RunFolder {
     return s !== undefined && s.files.every((f) => existsSync(this.path(f)));
   }
 
+  /** Every finished step's record. */
+  get records(): Readonly<Record<string, Readonly<StepRecord>>> {
+    return this.steps;
+  }
+
   /** How long each finished step took (wall clock). */
   get timings(): Record<string, number> {
     return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.seconds]));
@@ -86,17 +107,22 @@ export class RunFolder {
    * Runs `work` unless the step is done. `work` writes `files` (relative paths) itself, each
    * atomically; the step is recorded only after it returns, so an interruption re-runs it.
    * Returns true when the work ran.
+   *
+   * Steps may overlap (ParetoHqD's parallel jobs): only this process writes steps.json, each time
+   * whole and synchronously, so overlapping steps cannot interleave their records. The CPU time of
+   * overlapping steps each include this process's (small, mostly waiting) share of the others'.
    */
-  async step(name: string, files: string[], work: () => Promise<void> | void): Promise<boolean> {
+  async step(name: string, files: string[], work: () => Promise<StepCost | void> | StepCost | void): Promise<boolean> {
     if (this.done(name)) return false;
     for (const f of files) mkdirSync(dirname(this.path(f)), { recursive: true });
     const started = Date.now();
     const cpu = process.cpuUsage();
-    await work();
+    const cost = await work();
     const missing = files.filter((f) => !existsSync(this.path(f)));
     if (missing.length > 0) throw new Error(`step ${name} did not write ${missing.join(', ')}`);
     const used = process.cpuUsage(cpu);
-    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, finishedAt: new Date().toISOString(), files };
+    const cpuSeconds = (used.user + used.system) / 1e6 + (cost?.childCpuSeconds ?? 0);
+    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds, finishedAt: new Date().toISOString(), files };
     writeTextAtomicSync(this.path(STATE_FILE), `${JSON.stringify(this.steps, null, 2)}\n`);
     return true;
   }

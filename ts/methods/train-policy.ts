@@ -9,13 +9,16 @@ import { TRAIN_CURVES_FILE } from '../report/compare.js';
 import { readJsonFile } from '../util/json-file.js';
 import { writeTextAtomic } from '../util/atomic-file.js';
 import type { TrainingConfig } from './common-config.js';
-import type { RunFolder } from './run-folder.js';
+import type { RunFolder, RunPaths } from './run-folder.js';
 
 /** The modules LoRA adapts when the config names none. */
 export const DEFAULT_LORA_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
 
 /** Steps between checkpoints of a training run. */
 const CHECKPOINT_EVERY = 50;
+
+/** A training run as data (what a child process receives, train-jobs.ts): the options without the hooks. */
+export type TrainPolicyJob = Omit<TrainPolicyOptions, 'signal' | 'onProgress'>;
 
 export interface TrainPolicyOptions {
   /** The base model folder. */
@@ -48,7 +51,7 @@ export function textPairs(samples: readonly Pick<Sample, 'prompt' | 'response'>[
 }
 
 /** Trains and saves the adapter (or model) in `run/out`, then its losses; returns the loss of every step. */
-export async function trainPolicy(run: RunFolder, o: TrainPolicyOptions): Promise<number[]> {
+export async function trainPolicy(run: RunPaths, o: TrainPolicyOptions): Promise<number[]> {
   const t = o.training;
   using lm = await CausalLM.load(o.from !== undefined && t.lora === false ? o.from : o.base);
   if (t.lora !== false) {
