@@ -81,8 +81,12 @@ export async function runMethod<R>(label: string, out: string, method: { runAll(
       process.stderr.write(`moalign: ${e.message}\n`);
     } else if (e.kind === 'train') {
       const p = e.progress;
-      const title = `${e.stage !== undefined ? `stage ${e.stage} ` : ''}${e.name} (${e.index + 1}/${e.of}) step`;
-      bar(`train-${title}`, title, 'loss {loss} | {tps} tok/s').update(p.step, p.steps, {
+      const stage = e.stage !== undefined ? `stage ${e.stage} ` : '';
+      // parallel runs: one bar for them all (its title fixed, so it is never replaced mid-way)
+      const [title, detail] =
+        e.jobs !== undefined ? [`${stage}${e.name} step`, `{done}/${e.of} done | loss {loss} | {tps} tok/s`] : [`${stage}${e.name} (${e.index + 1}/${e.of}) step`, 'loss {loss} | {tps} tok/s'];
+      bar(`train-${title}`, title, detail).update(p.step, p.steps, {
+        done: e.index,
         loss: p.loss.toFixed(3),
         tps: Math.round(p.tokensPerSecond),
         remaining: formatSeconds(p.etaSeconds),

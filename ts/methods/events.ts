@@ -9,8 +9,12 @@ export type MethodEvent =
   /**
    * A training run: `name` labels it ("offline", "online 1", "expert positivity"), `index` of `of`
    * runs (in the whole method, or in its `stage` when it trains in stages, as ParetoHqD does).
+   *
+   * With `jobs`, several runs train at once (ParetoHqD's jobs > 1) and one event stands for them
+   * all: `progress` sums their steps (of `of` runs) and tokens/s, with the latest loss, and `index`
+   * counts the runs finished.
    */
-  | { kind: 'train'; name: string; stage?: number; index: number; of: number; progress: TrainProgress }
+  | { kind: 'train'; name: string; stage?: number; index: number; of: number; jobs?: number; progress: TrainProgress }
   | { kind: 'generate'; name: string; done: number; total: number }
   | { kind: 'score'; done: number; total: number }
   | { kind: 'evaluate'; progress: EvalProgress };

@@ -46,6 +46,13 @@ export const paretoHqdConfig = z
       })
       .prefault({}),
     evaluation: evaluationConfig,
+    /**
+     * Training runs at a time: 1 (default) trains the preferences one after another in this
+     * process; n > 1 trains each stage's preferences n at a time, each in a child process with
+     * MOALIGN_NUM_THREADS = max(1, floor(cores / n)) unless that is set. The models are the same
+     * either way, so it is not part of the run's config hash: a run may continue with another n.
+     */
+    jobs: z.number().int().positive().default(1),
   })
   .refine(...TASK_OR_DATA)
   .refine(...trainPromptsRequired("ParetoHqD's stage 2 answers the training prompts"));
@@ -64,6 +71,12 @@ export const BUILT_IN_TASK_DEFAULTS = {
   augmentation: { prompts: 1000, temperature: 0.7, topP: 0.9, maxNewTokens: 32, seed: 0, stage2IncludeOriginal: false, stage2Bounds: 'recompute' },
   evaluation: { enabled: true, maxNewTokens: 32, temperature: 1.0, topP: 0.9, seed: 0 },
 } as const;
+
+/** The config a run folder records and hashes: what decides the results (`jobs` does not). */
+export function runConfig(config: ParetoHqdConfig): Omit<ParetoHqdConfig, 'jobs'> {
+  const { jobs: _jobs, ...rest } = config;
+  return rest;
+}
 
 /** Validates `input` (every problem listed at once), with the built-in task's sizes under a task config. */
 export function resolveParetoHqdConfig(input: unknown): ParetoHqdConfig {

@@ -24,13 +24,16 @@ import { type MethodEventOf, type MethodHooks, stepReporter } from '../events.js
 import { evaluateStep, writePolicies } from '../finish.js';
 import { resolveInputs, scoreWithInputs, trainPromptsOf } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
+import { trainInParallel } from '../train-jobs.js';
 import { textPairs, trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
-import { type ParetoHqdConfig, type ParetoHqdConfigInput, resolveParetoHqdConfig } from './config.js';
+import { type ParetoHqdConfig, type ParetoHqdConfigInput, resolveParetoHqdConfig, runConfig } from './config.js';
 
 /**
  * What the run reports while it works (a MethodEvent): each training run and each
  * representative's answers are named "ω (…)" and carry the preference; training runs carry their
- * stage, and `index` counts within it.
+ * stage, and `index` counts within it. With jobs > 1 a stage's runs report as one event (its
+ * `jobs` set, `preference` the run that reported last) and the stage starts with one 'step'
+ * event, stage<1|2>-train.
  */
 export type ParetoHqdEvent =
   | MethodEventOf<'step' | 'score' | 'evaluate'>
@@ -56,7 +59,7 @@ export class ParetoHqD {
   /** Validates `config` (every problem at once) and opens the run folder `dir`. */
   constructor(config: ParetoHqdConfigInput, dir: string, options: { overwrite?: boolean } = {}) {
     this.config = resolveParetoHqdConfig(config);
-    this.run = RunFolder.open(dir, 'paretohqd', this.config, options);
+    this.run = RunFolder.open(dir, 'paretohqd', runConfig(this.config), options);
   }
 
   /** Runs (or finishes) every step; returns the policies file written for the evaluation. */
@@ -78,13 +81,12 @@ export class ParetoHqD {
       await writeTextAtomic(this.run.path(sel1), `${JSON.stringify(record)}\n`);
     });
     const stage1 = this.readSelection(sel1);
-    for (const [i, w] of trained.entries()) {
-      const out = `stage1/pref-${i}`;
-      await this.run.step(`stage1-train-${i}`, [trainedMarker(out)], async () => {
-        say(`stage1-train-${i}`, `stage 1: training ω = ${fmt(w)} on ${stage1.selections[i].indices.length} samples`);
-        await this.train(inputs.baseModel, undefined, textPairs(pool.samples, stage1.selections[i].indices), out, 1, w, i, trained.length, hooks);
-      });
-    }
+    await this.trainStage(
+      1,
+      trained.map((w, i) => ({ w, from: undefined, data: textPairs(pool.samples, stage1.selections[i].indices) })),
+      inputs.baseModel,
+      hooks,
+    );
 
     // augmentation: the representatives answer the same training prompts
     const { prompts: allTrain } = await readPrompts(trainPromptsOf(inputs));
@@ -120,13 +122,12 @@ export class ParetoHqD {
       await writeTextAtomic(this.run.path(sel2), `${JSON.stringify(record)}\n`);
     });
     const stage2 = this.readSelection(sel2);
-    for (const [i, w] of grid.entries()) {
-      const out = `stage2/pref-${i}`;
-      await this.run.step(`stage2-train-${i}`, [trainedMarker(out)], async () => {
-        say(`stage2-train-${i}`, `stage 2: training ω = ${fmt(w)} on ${stage2.selections[i].indices.length} samples`);
-        await this.train(inputs.baseModel, this.run.path(`stage1/pref-${i}`), textPairs(stage2Pool.samples, stage2.selections[i].indices), out, 2, w, i, grid.length, hooks);
-      });
-    }
+    await this.trainStage(
+      2,
+      grid.map((w, i) => ({ w, from: this.run.path(`stage1/pref-${i}`), data: textPairs(stage2Pool.samples, stage2.selections[i].indices) })),
+      inputs.baseModel,
+      hooks,
+    );
 
     // the policies the evaluation loads, and the evaluation itself
     const policies = await writePolicies(this.run, inputs, {
@@ -150,16 +151,42 @@ export class ParetoHqD {
     return readJsonFile(this.run.path(file)) as SelectionRecord;
   }
 
-  /** SFT from the base (stage 1) or from `adapter` (stage 2); writes the adapter (or full model) and its losses to `out`. */
-  private async train(base: string, adapter: string | undefined, data: TextPair[], out: string, stage: 1 | 2, w: number[], index: number, of: number, hooks: RunHooks) {
-    await trainPolicy(this.run, {
-      base,
-      from: adapter,
-      data,
-      out,
-      training: this.config.training,
+  /**
+   * One stage's SFT runs, the i-th into stage<stage>/pref-<i> from the base (stage 1) or from
+   * `from` (stage 2): one after another in this process, or `jobs` at a time in child processes
+   * (train-jobs.ts) reported as one combined 'train' event. Finished runs are skipped either way.
+   */
+  private async trainStage(stage: 1 | 2, runs: { w: number[]; from: string | undefined; data: TextPair[] }[], base: string, hooks: RunHooks): Promise<void> {
+    const say = stepReporter(hooks);
+    const batch = runs.map(({ w, from, data }, i) => ({
+      step: `stage${stage}-train-${i}`,
+      label: `stage ${stage} training of ω = ${fmt(w)} (stage${stage}/pref-${i})`,
+      job: { base, from, data, out: `stage${stage}/pref-${i}`, training: this.config.training },
+    }));
+    const jobs = this.config.jobs;
+    if (jobs === 1) {
+      for (const [i, { step, job }] of batch.entries()) {
+        const w = runs[i].w;
+        await this.run.step(step, [trainedMarker(job.out)], async () => {
+          say(step, `stage ${stage}: training ω = ${fmt(w)} on ${job.data.length} samples`);
+          await trainPolicy(this.run, {
+            ...job,
+            signal: hooks.signal,
+            onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `ω ${fmt(w)}`, stage, preference: w, index: i, of: runs.length, progress }),
+          });
+        });
+      }
+      return;
+    }
+    const pending = batch.filter((b) => !this.run.done(b.step)).length;
+    if (pending === 0) return;
+    // one line for the stage: per-run lines would interrupt the combined bar
+    say(`stage${stage}-train`, `stage ${stage}: training ${pending} preferences, ${jobs} at a time (each in its own process)`);
+    const name = `${pending} ω, ${jobs} at a time`;
+    await trainInParallel(this.run, batch, {
+      jobs,
       signal: hooks.signal,
-      onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `ω ${fmt(w)}`, stage, preference: w, index, of, progress }),
+      onProgress: (progress, { finished, of, job: i }) => hooks.onProgress?.({ kind: 'train', name, stage, preference: runs[i].w, index: finished, of, jobs, progress }),
     });
   }
 
