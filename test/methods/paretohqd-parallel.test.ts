@@ -71,7 +71,7 @@ describe('ParetoHqD with jobs: 2', () => {
     expect(stepEvents.filter((s) => s.includes('train'))).toEqual(['stage1-train', 'stage2-train']);
     for (const stage of [1, 2]) {
       const train = events.flatMap((e) => (e.kind === 'train' && e.stage === stage ? [e] : []));
-      expect(train.every((e) => e.jobs === 2 && e.of === 3 && e.name === '3 ω, 2 at a time')).toBe(true);
+      expect(train.every((e) => e.jobs === 2 && e.of === 3 && e.name === 'ω (2 jobs)')).toBe(true);
       const last = train.at(-1)!;
       expect([last.index, last.progress.step, last.progress.steps]).toEqual([3, 18, 18]);
       // steps never go back

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { MethodEvent, MethodHooks } from '../methods/events.js';
 import { readJsonFile } from '../util/json-file.js';
+import { positiveInt } from './engine-common.js';
 import { onInterrupt } from './interrupt.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
@@ -11,6 +12,8 @@ export interface MethodCliOptions {
   task?: string;
   out: string;
   overwrite: boolean;
+  /** Only for a method with `jobs` (MethodCommand). */
+  jobs?: number;
 }
 
 /** The options every method command takes; `--out` defaults to runs/<name>. */
@@ -22,10 +25,11 @@ export function methodOptions(command: Command, name: string, configDoc: string)
     .option('--overwrite', 'replace a run folder that holds another config', false);
 }
 
-/** The config the options name: --config's file with --task set over it. */
+/** The config the options name: --config's file with --task (and --jobs) set over it. */
 export function methodConfig(opts: MethodCliOptions): Record<string, unknown> {
   const config = opts.config ? (readJsonFile(opts.config) as Record<string, unknown>) : {};
   if (opts.task) config.task = opts.task;
+  if (opts.jobs !== undefined) config.jobs = opts.jobs;
   if (config.task === undefined && config.data === undefined) throw new Error('give --task DIR (a built-in task folder) or --config FILE');
   return config;
 }
@@ -45,11 +49,15 @@ export interface MethodCommand<R> {
   open(config: Record<string, unknown>, out: string, options: { overwrite: boolean }): Promise<{ runAll(hooks: MethodHooks): Promise<R> }>;
   /** What the closing line adds about the result. */
   summary?: (result: R) => string;
+  /** The method trains in parallel jobs: --jobs <n> sets the config's "jobs". */
+  jobs?: boolean;
 }
 
 /** Registers `moalign <name>`: the method's options, then its run with runMethod. */
 export function registerMethod<R>(program: Command, m: MethodCommand<R>): void {
-  methodOptions(program.command(m.name).description(m.description), m.folder, m.configDoc).action(async (opts: MethodCliOptions) => {
+  const command = methodOptions(program.command(m.name).description(m.description), m.folder, m.configDoc);
+  if (m.jobs) command.option('--jobs <n>', 'training runs at a time, each in its own process with its share of the cores (the config\'s "jobs"; default 1)', positiveInt);
+  command.action(async (opts: MethodCliOptions) => {
     const config = methodConfig(opts);
     await runMethod(m.label, opts.out, await m.open(config, opts.out, { overwrite: opts.overwrite }), m.summary);
   });

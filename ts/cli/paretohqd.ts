@@ -10,6 +10,7 @@ export function registerParetoHqd(program: Command): void {
     folder: 'paretohqd',
     configDoc: 'see ParetoHqdConfig: task or data, preferences, selection, training, augmentation, evaluation',
     label: 'ParetoHqD',
+    jobs: true,
     open: async (config, out, options) => new (await import('../methods/paretohqd/index.js')).ParetoHqD(config, out, options),
   });
 }

@@ -43,4 +43,7 @@ process.on('message', (message: ToWorker) => {
 });
 // the parent is gone (killed, crashed): stop, keeping the checkpoint, rather than train on unseen
 process.on('disconnect', () => abort.abort());
+// Ctrl-C reaches the terminal's whole process group: the parent's handler stops this child through
+// 'abort' (checkpoint saved); dying here at once would lose the steps since the last checkpoint
+process.on('SIGINT', () => {});
 process.send?.({ type: 'ready' } satisfies ToParent);

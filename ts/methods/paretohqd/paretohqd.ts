@@ -182,7 +182,7 @@ export class ParetoHqD {
     if (pending === 0) return;
     // one line for the stage: per-run lines would interrupt the combined bar
     say(`stage${stage}-train`, `stage ${stage}: training ${pending} preferences, ${jobs} at a time (each in its own process)`);
-    const name = `${pending} ω, ${jobs} at a time`;
+    const name = `ω (${jobs} jobs)`;
     await trainInParallel(this.run, batch, {
       jobs,
       signal: hooks.signal,
