@@ -1,10 +1,13 @@
 """What the Python baselines share: bench/.venv (created once, re-entered with os.execv), pip
-installs that go straight to the indexes pip is configured with, logging to stderr, timing and
-its summary. stdout stays reserved for each script's JSON result."""
+installs that go straight to the indexes pip is configured with, the transformers + peft setup and
+its versions, logging to stderr, timing and its summary. stdout stays reserved for each script's
+JSON result."""
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -60,6 +63,43 @@ def create_venv() -> None:
 def reenter(script: str) -> None:
     """Re-runs `script` with the venv's Python (never returns)."""
     os.execv(str(venv_python()), [str(venv_python()), script, *sys.argv[1:]])
+
+
+def ensure_transformers_venv(script: str) -> None:
+    """Makes sure bench/.venv exists with transformers and peft (and torch, when PYTHONPATH brings
+    none), recorded in bench/.venv/moalign-engine-setup.json, then re-runs `script` in it (never
+    returns outside the venv). For the baselines that need Hugging Face models: engine, panacea."""
+    if in_venv():
+        return
+    marker = VENV / "moalign-engine-setup.json"
+    if not marker.exists():
+        create_venv()
+        torch_from = "PYTHONPATH"
+        if not venv_imports("torch"):
+            log("the venv sees no torch through PYTHONPATH: pip install torch")
+            if pip("torch").returncode != 0:
+                raise SystemExit("pip install torch failed (see above)")
+            torch_from = "pip"
+        log(f"installing transformers and peft into {VENV} (once)")
+        if pip("transformers", "peft").returncode != 0:
+            raise SystemExit("pip install transformers peft failed (see above)")
+        marker.write_text(json.dumps({"torch": torch_from}) + "\n")
+    reenter(script)
+
+
+def hf_versions() -> dict:
+    """What a transformers baseline reports it ran with: Python, torch (and its file), transformers, peft."""
+    import torch
+    import transformers
+
+    try:
+        import peft
+
+        peft_version = peft.__version__
+    except ImportError:
+        peft_version = None
+    return {"python": platform.python_version(), "torch": torch.__version__, "torchFile": torch.__file__,
+            "transformers": transformers.__version__, "peft": peft_version}
 
 
 def summary(samples: list[float]) -> dict:

@@ -163,6 +163,13 @@ export function fmt(x: number | null): string {
 /** A target's verdict in a table cell. */
 export const mark = (ok: boolean | null): string => (ok === null ? '?' : ok ? 'met' : 'NOT met');
 
+/** A raw little-endian file of int32 or float32 values, as the Python baselines write them. */
+export function readLittleEndian<T extends Int32Array | Float32Array>(file: string, type: new (buffer: ArrayBuffer) => T): T {
+  if (new Uint8Array(new Int32Array([1]).buffer)[0] !== 1) throw new Error('the benchmarks read little-endian files and need a little-endian machine');
+  const bytes = readFileSync(file);
+  return new type(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
 /** Busy share of all CPUs over `ms` while this process sleeps; warns when others use the machine. */
 export async function busyBeforeRun(ms = 1000): Promise<number> {
   const busy = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);

@@ -43,7 +43,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -113,12 +113,6 @@ interface ChildCase {
 
 // ---------------------------------------------------------------- data files
 
-function readI32(file: string): Int32Array {
-  if (new Uint8Array(new Int32Array([1]).buffer)[0] !== 1) throw new Error('this benchmark reads little-endian int32 and needs a little-endian machine');
-  const bytes = readFileSync(file);
-  return new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
 /** A memory line of /proc/self/status (VmRSS, VmHWM) in MiB, or null off Linux. */
 function procStatusMiB(field: 'VmRSS' | 'VmHWM'): number | null {
   try {
@@ -164,7 +158,7 @@ async function runChild(c: ChildCase): Promise<OursCase> {
     if (c.lora) model.addLora({ targets: LORA.targets, rank: LORA.rank, alpha: LORA.alpha, seed: SEED });
     else model.setFullFinetune(true);
     out.trainable = model.parameterNames(true).reduce((sum, n) => sum + model.parameter(n).shape.reduce((a, b) => a * b, 1), 0);
-    const ids = readI32(join(dir, 'batch.i32'));
+    const ids = readLittleEndian(join(dir, 'batch.i32'), Int32Array);
     if (ids.length !== BATCH * SEQ) throw new Error(`${dir}/batch.i32: ${ids.length} ids, expected ${BATCH * SEQ}`);
     const offsets = Int32Array.from({ length: BATCH + 1 }, (_, i) => i * SEQ);
     const elapsed: number[] = [];
@@ -187,7 +181,7 @@ async function runChild(c: ChildCase): Promise<OursCase> {
     out.gradNorms = gradNorms;
     out.trainSeconds = report.seconds;
   } else {
-    const flat = readI32(join(dir, 'prompts.i32'));
+    const flat = readLittleEndian(join(dir, 'prompts.i32'), Int32Array);
     const prompts = Array.from({ length: BATCH }, (_, b) => Array.from(flat.subarray(b * PROMPT_LEN, (b + 1) * PROMPT_LEN)));
     const call = () => model.generate(prompts, { maxNewTokens: NEW_TOKENS, greedy: true, padId: 0, eosIds: [] });
     for (let i = 0; i < c.warmup; i++) await call();

@@ -68,37 +68,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchvenv import VENV, create_venv, in_venv, log, pip, reenter, summary, venv_imports, venv_python  # noqa: E402,F401
-
-MARKER = VENV / "moalign-engine-setup.json"
-
-
-def ensure_venv() -> None:
-    """Makes sure bench/.venv exists with transformers and peft (and torch, when PYTHONPATH brings
-    none), then re-runs this script in it."""
-    if in_venv():
-        return
-    if not MARKER.exists():
-        create_venv()
-        torch_from = "PYTHONPATH"
-        if not venv_imports("torch"):
-            log("the venv sees no torch through PYTHONPATH: pip install torch")
-            if pip("torch").returncode != 0:
-                raise SystemExit("pip install torch failed (see above)")
-            torch_from = "pip"
-        log(f"installing transformers and peft into {VENV} (once)")
-        if pip("transformers", "peft").returncode != 0:
-            raise SystemExit("pip install transformers peft failed (see above)")
-        MARKER.write_text(json.dumps({"torch": torch_from}) + "\n")
-    reenter(__file__)
-
+from benchvenv import ensure_transformers_venv, hf_versions, log, summary
 
 # ---------------------------------------------------------------- measurements
 
@@ -114,20 +90,6 @@ def proc_status_mib(field: str) -> float | None:
     except OSError:
         pass
     return None
-
-
-def versions() -> dict:
-    import torch
-    import transformers
-
-    try:
-        import peft
-
-        peft_version = peft.__version__
-    except ImportError:
-        peft_version = None
-    return {"python": platform.python_version(), "torch": torch.__version__, "torchFile": torch.__file__,
-            "transformers": transformers.__version__, "peft": peft_version}
 
 
 # ---------------------------------------------------------------- prepare: models and data
@@ -160,7 +122,7 @@ def prepare(config: dict) -> dict:
         log(f"{m['name']}: GPT-2 {config['layers']} layers, d_model {config['dModel']}, vocab {vocab}, "
             f"{params:,} parameters -> {target}")
         out.append({"name": m["name"], "vocab": vocab, "parameters": params})
-    return {**versions(), "models": out}
+    return {**hf_versions(), "models": out}
 
 
 # ---------------------------------------------------------------- one case, in its own process
@@ -189,7 +151,7 @@ def run_case(case: dict) -> dict:
     rss_before = proc_status_mib("VmRSS")
     model = GPT2LMHeadModel.from_pretrained(folder, torch_dtype=torch.float32)
     out: dict = {"name": case["name"], "threads": torch.get_num_threads(), "rssBeforeModelMiB": rss_before,
-                 "attnImplementation": getattr(model.config, "_attn_implementation", None), "versions": versions()}
+                 "attnImplementation": getattr(model.config, "_attn_implementation", None), "versions": hf_versions()}
 
     if case["kind"] == "train":
         batch = read_i32(folder / "batch.i32", batch_size)
@@ -267,7 +229,7 @@ def run_all(config: dict) -> dict:
 
 
 def main() -> None:
-    ensure_venv()
+    ensure_transformers_venv(__file__)
     if sys.argv[1:] == ["--case"]:
         result = run_case(json.loads(sys.stdin.read()))
     else:

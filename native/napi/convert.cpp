@@ -134,4 +134,30 @@ DType option_dtype(const Napi::Object& options, const char* key, DType fallback)
   throw_invalid(options.Env(), std::string(key) + " must be one of float32, float64, int32, int64; got " + name);
 }
 
+std::vector<std::vector<double>> to_preference_rows(const Napi::Value& values, const Napi::Value& m_value, const char* what) {
+  Napi::Env env = values.Env();
+  const double md = m_value.IsNumber() ? m_value.As<Napi::Number>().DoubleValue() : 0;
+  if (!(md >= 1) || md != static_cast<double>(static_cast<int64_t>(md))) throw_type_error(env, std::string(what) + ": m must be an integer >= 1");
+  const auto m = static_cast<std::size_t>(md);
+  std::vector<double> flat;
+  if (values.IsTypedArray() && values.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    const Napi::Float64Array a = values.As<Napi::Float64Array>();
+    flat.assign(a.Data(), a.Data() + a.ElementLength());
+  } else if (values.IsArray()) {
+    const Napi::Array a = values.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const Napi::Value v = a.Get(i);
+      if (!v.IsNumber()) throw_type_error(env, std::string(what) + ": values must be numbers");
+      flat.push_back(v.As<Napi::Number>().DoubleValue());
+    }
+  } else {
+    throw_type_error(env, std::string(what) + ": values must be a Float64Array or an array of numbers");
+  }
+  if (flat.empty() || flat.size() % m != 0)
+    throw_invalid(env, std::string(what) + ": " + std::to_string(flat.size()) + " values are not whole rows of m = " + std::to_string(m));
+  std::vector<std::vector<double>> rows;
+  for (std::size_t i = 0; i < flat.size(); i += m) rows.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i), flat.begin() + static_cast<std::ptrdiff_t>(i + m));
+  return rows;
+}
+
 }  // namespace moalign::napi

@@ -28,4 +28,8 @@ std::vector<std::string> option_strings(const Napi::Object& options, const char*
 DType option_dtype(const Napi::Object& options, const char* key, DType fallback);
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t index);
 
+// Preference rows from a flat row-major array of numbers (Float64Array or number[]) and m; `what`
+// names the argument in errors. The core checks that every row lies on the simplex.
+std::vector<std::vector<double>> to_preference_rows(const Napi::Value& values, const Napi::Value& m_value, const char* what);
+
 }  // namespace moalign::napi

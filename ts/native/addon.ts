@@ -87,6 +87,42 @@ export interface MatmulBenchResult {
   device: string;
 }
 
+/** One adapter setting of benchmarkBlock, applied before each of its turns. */
+export interface BlockBenchVariant {
+  name: string;
+  /** false: the frozen base block (adapters switched off). */
+  adapters: boolean;
+  /** SVD-LoRA λ: one row for the whole batch or one per batch row (row-major, m values each);
+   *  absent: the model's current preference. */
+  preference?: { values: Float64Array | number[]; m: number };
+}
+
+export interface BlockBenchOptions {
+  /** Default 0. */
+  layer?: number;
+  /** Untimed calls per variant before the first repeat. Default 2. */
+  warmup?: number;
+  /** Timed samples per variant; the variants take turns within each repeat. Default 7. */
+  repeats?: number;
+  /** Calls per sample (a sample is their mean). Default 1. */
+  iterations?: number;
+  variants: BlockBenchVariant[];
+}
+
+export interface BlockBenchResult {
+  variants: {
+    name: string;
+    /** Milliseconds per call (forward + backward), one per repeat. */
+    ms: Float64Array;
+    /** Of one more call: the output's sum and the norm of the gradient with respect to x. */
+    outputSum: number;
+    inputGradNorm: number;
+  }[];
+  /** Intra-op threads the work ran with. */
+  threads: number;
+  device: string;
+}
+
 /** Error codes native calls reject or throw with (in `error.code`). */
 export type NativeErrorCode =
   | 'ERR_MOALIGN_INVALID_ARGUMENT'
@@ -397,6 +433,18 @@ export interface NativeAddon {
     cancel?: NativeCancelToken,
     onProgress?: (done: number, total: number) => void,
   ): Promise<MatmulBenchResult>;
+  /** Forward + backward of one transformer block of `model` on hidden states x (B, T, C), under
+   *  each variant (native/core/block_bench.h): out = block(x), out.backward(grad) with grad (B, T,
+   *  C), gradients dropped after every call. Runs off the JS thread; onProgress(done, total) after
+   *  each repeat. Leaves the adapters enabled and the last variant's preference set. */
+  benchmarkBlock(
+    model: NativeCausalLM,
+    x: NativeTensor,
+    grad: NativeTensor,
+    options: BlockBenchOptions,
+    cancel?: NativeCancelToken,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<BlockBenchResult>;
 
   // ---- multi-objective core (native/core/moo). Points: row-major Float64Array with m columns,
   // maximised; `minimise` flags objectives (1) whose sign the core flips, points and ref alike.

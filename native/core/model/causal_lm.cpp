@@ -244,6 +244,17 @@ double CausalLM::loss(const Batch& batch, const Tensor& labels_t, bool backward,
   return loss.item<double>();
 }
 
+Tensor CausalLM::block(int64_t layer, const Tensor& x_t) const {
+  const ModelConfig& c = config();
+  if (layer < 0 || layer >= c.num_layers) throw InvalidArgument("block " + std::to_string(layer) + " of a model with " + std::to_string(c.num_layers) + " layers");
+  const at::Tensor& x = aten(x_t);
+  if (x.dim() != 3 || x.size(2) != c.hidden_size)
+    throw InvalidArgument("a block takes hidden states (B, T, " + std::to_string(c.hidden_size) + ")");
+  // Positions only feed Llama's rotary embedding; GPT-2's are added with the embeddings, outside.
+  const at::Tensor positions = at::arange(x.size(1), at::TensorOptions().dtype(at::kLong).device(x.device())).unsqueeze(0).expand({x.size(0), x.size(1)});
+  return wrap(impl_->body.block(layer, x, positions, AttentionMask{}, nullptr));
+}
+
 SequenceLogProbs CausalLM::log_probs(const Batch& batch, const Tensor& labels) const {
   at::NoGradGuard no_grad;
   const auto in = impl_->inputs(batch);

@@ -112,6 +112,11 @@ class CausalLM {
                      bool backward);
   GenerateResult generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options, const CancelToken* cancel,
                           const StepProgress& progress) const;
+  // One transformer block alone, for benchmarks and tests of a block: hidden states x (B, T, C) in
+  // the compute dtype on the model's device -> x + attention + MLP of block `layer` (B, T, C),
+  // causal, no padding, no cache; adapters apply as in a full forward, differentiable under grad
+  // mode (x may require grad).
+  Tensor block(int64_t layer, const Tensor& x) const;
 
   // Parameters and gradients under their Hugging Face names (adapter tensors under peft's names).
   std::vector<std::string> parameter_names(bool trainable_only) const;
