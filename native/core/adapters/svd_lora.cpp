@@ -4,6 +4,7 @@
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
+#include <ATen/ops/mm.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/errors.h"
@@ -21,47 +22,58 @@ at::Tensor diagonal_of(const at::Tensor& sigma, const at::Tensor& s, const at::T
   return at::cat({sigma.unsqueeze(0).expand({R, sigma.size(0)}), s.view({1, 1}) * lambda}, 1);
 }
 
+// t ⊙ D column-wise, for t (r, N) holding R groups of n = N / R token columns, group i scaled by
+// row i of D (R, r): (r, N).
+at::Tensor scale_rows(const at::Tensor& t, const at::Tensor& D) {
+  const int64_t r = t.size(0), R = D.size(0);
+  return (t.view({r, R, -1}) * D.t().unsqueeze(2)).view({r, -1});
+}
+
 // design §4: forward y = base + c ((x V) ⊙ D) U^T, keeping x, h = x V and D; backward forms the
 // gradients of U, V, σ, s and x from them (the base path's own gradient, G W0, flows through
-// `base`, which the frozen projection computed outside). λ (R, m) is a constant. Tokens are laid
-// out as (R, n, ·): one group of n tokens per preference row, R = 1 when every token shares λ.
+// `base`, which the frozen projection computed outside). λ (R, m) is a constant. Tokens run in
+// R groups of n: one group per preference row, R = 1 when every token shares λ.
+//
+// Every rank-r quantity is kept transposed, (r, N) with the N = R n tokens as columns (h^T, g^T,
+// dg^T, dh^T), so that each skinny product has r rows: MKL runs (r, K) @ (K, N) several times
+// faster than (N, K) @ (K, r) (one thread, N 1024, out 2304, r 10: G U 3.2 ms, U^T G^T 0.8 ms;
+// G^T g, which also copies G^T out, 5.0 ms, g^T G 0.9 ms). The layout also lets one product serve every
+// preference row: D only scales token columns, so V, U and the sums over tokens never need the
+// groups apart.
 // The adapter path runs in the parameters' dtype (float32 over a bfloat16 base, say).
 struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& base, const at::Tensor& x, const at::Tensor& u, const at::Tensor& v,
                             const at::Tensor& sigma, const at::Tensor& s, const at::Tensor& lambda, double c) {
-    const int64_t R = lambda.size(0), in = v.size(0), out = u.size(0);
-    const at::Tensor xr = x.to(u.scalar_type()).reshape({R, -1, in});  // (R, n, in)
-    const at::Tensor D = diagonal_of(sigma, s, lambda);                  // (R, r)
-    const at::Tensor h = at::matmul(xr, v);                              // (R, n, r)   skinny GEMM
-    const at::Tensor g = (h * D.unsqueeze(1)).reshape({-1, v.size(1)});  // (N, r)
-    const at::Tensor y = at::addmm(base.reshape({-1, out}).to(u.scalar_type()), g, u.t(), 1.0, c);  // (N, out)
-    ctx->save_for_backward({x, h, D, u, v, lambda});
+    const int64_t in = v.size(0), out = u.size(0);
+    const at::Tensor xf = x.to(u.scalar_type()).reshape({-1, in});  // (N, in)
+    const at::Tensor D = diagonal_of(sigma, s, lambda);              // (R, r)
+    const at::Tensor hT = at::mm(v.t(), xf.t());                     // (r, N)   h^T = V^T x^T
+    const at::Tensor gT = scale_rows(hT, D);                         // (r, N)   g^T = (h ⊙ D)^T
+    const at::Tensor y = at::addmm(base.reshape({-1, out}).to(u.scalar_type()), gT.t(), u.t(), 1.0, c);  // (N, out)
+    ctx->save_for_backward({x, hT, D, u, v, lambda});
     ctx->saved_data["c"] = c;
     return y.to(base.scalar_type()).view(base.sizes());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &h = saved[1], &D = saved[2], &u = saved[3], &v = saved[4], &lambda = saved[5];
+    const at::Tensor &x = saved[0], &hT = saved[1], &D = saved[2], &u = saved[3], &v = saved[4], &lambda = saved[5];
     const double c = ctx->saved_data["c"].toDouble();
     const int64_t R = lambda.size(0), r = u.size(1), k = r - lambda.size(1), out = u.size(0), in = v.size(0);
-    const at::Tensor& G = grad_out[0];                                  // (..., out)
-    const at::Tensor Gr = G.to(u.scalar_type()).reshape({R, -1, out});  // (R, n, out)
-    const at::Tensor dg = at::matmul(Gr, u) * c;                        // (R, n, r)
+    const at::Tensor& G = grad_out[0];                                 // (..., out)
+    const at::Tensor Gf = G.to(u.scalar_type()).reshape({-1, out});    // (N, out)
+    const at::Tensor dgT = at::mm(u.t(), Gf.t()).mul_(c);              // (r, N)    dg^T = c U^T G^T
     at::Tensor du, dv, dsigma, ds, dx;
-    if (ctx->needs_input_grad(2)) {
-      const at::Tensor g = (h * D.unsqueeze(1)).reshape({-1, r});          // (N, r)   recomputed, not saved
-      du = at::matmul(Gr.reshape({-1, out}).t(), g) * c;                 // (out, r)
-    }
+    if (ctx->needs_input_grad(2)) du = at::mm(scale_rows(hT, D), Gf).mul_(c).t();  // (out, r) = (c g^T G)^T, g recomputed, not saved
     if (ctx->needs_input_grad(4) || ctx->needs_input_grad(5)) {
-      const at::Tensor dD = (dg * h).sum(1);                             // (R, r)   per preference row
+      const at::Tensor dD = (dgT * hT).view({r, R, -1}).sum(2).t();    // (R, r)   per preference row
       if (ctx->needs_input_grad(4)) dsigma = dD.narrow(1, 0, k).sum(0);  // (k)
       if (ctx->needs_input_grad(5)) ds = (dD.narrow(1, k, r - k) * lambda).sum().view({1});
     }
     if (ctx->needs_input_grad(1) || ctx->needs_input_grad(3)) {
-      const at::Tensor dh = (dg * D.unsqueeze(1)).reshape({-1, r});     // (N, r)
-      if (ctx->needs_input_grad(3)) dv = at::matmul(x.to(u.scalar_type()).reshape({-1, in}).t(), dh);  // (in, r)
-      if (ctx->needs_input_grad(1)) dx = at::matmul(dh, v.t()).to(x.scalar_type()).view(x.sizes());    // (..., in)
+      const at::Tensor dhT = scale_rows(dgT, D);                                                         // (r, N)
+      if (ctx->needs_input_grad(3)) dv = at::mm(dhT, x.to(u.scalar_type()).reshape({-1, in})).t();      // (in, r) = (dh^T x)^T
+      if (ctx->needs_input_grad(1)) dx = at::mm(dhT.t(), v.t()).to(x.scalar_type()).view(x.sizes());   // (..., in) = dh V^T
     }
     return {G, dx, du, dv, dsigma, ds, at::Tensor(), at::Tensor()};
   }
