@@ -207,46 +207,51 @@ at::Tensor randn(std::vector<int64_t> shape, at::Generator& g, at::ScalarType dt
 
 // The fused layer's backward against autograd on the unfused formula, written with plain ops in
 // float64 (design §4): y = x W0^T + b + c ((x V) ⊙ D) U^T, D = [σ, s λ] per row. Non-zero σ and s,
-// so that every gradient is non-trivial; one λ for every row, then one λ per row.
+// so that every gradient is non-trivial; one λ for every row, then one λ per row; W0 stored as
+// nn.Linear's (out, in) and as GPT-2's Conv1D (in, out). W0 and b are leaves too: the layer runs
+// the frozen projection itself and must pass their gradients on when they are trained.
 void svd_lora_gradcheck() {
   auto g = at::make_generator<at::CPUGeneratorImpl>(3);
   const int64_t B = 3, T = 4, in = 7, out = 5, k = 2, m = 3, r = k + m;
   const double c = 7.0 / k;  // not a power of two: no exact rescaling to hide behind
-  for (const int64_t R : {int64_t{1}, B}) {
-    const at::Tensor x0 = randn({B, T, in}, g), w0 = randn({out, in}, g), bias = randn({out}, g);
-    const at::Tensor u0 = randn({out, r}, g), v0 = randn({in, r}, g), sigma0 = randn({k}, g), s0 = randn({1}, g);
-    const at::Tensor lambda = at::softmax(randn({R, m}, g), 1);  // rows on the simplex
-    const at::Tensor upstream = randn({B, T, out}, g);
-    auto leaves = [&] {
-      std::vector<at::Tensor> l;
-      for (const at::Tensor& t : {x0, w0, u0, v0, sigma0, s0}) l.push_back(t.clone().requires_grad_(true));
-      return l;
-    };
-    // fused
-    auto f = leaves();
-    const at::Tensor base_f = at::matmul(f[0], f[1].t()) + bias;
-    const at::Tensor y_f = adapters::svd_lora_apply(base_f, f[0], f[2], f[3], f[4], f[5], lambda, c);
-    (y_f * upstream).sum().backward();
-    // unfused
-    auto p = leaves();
-    const at::Tensor D = at::cat({p[4].unsqueeze(0).expand({R, k}), p[5] * lambda}, 1).unsqueeze(1);  // (R, 1, r)
-    const at::Tensor y_p = at::matmul(p[0], p[1].t()) + bias + at::matmul(at::matmul(p[0], p[3]) * D, p[2].t()) * c;
-    (y_p * upstream).sum().backward();
-    CHECK((y_f - y_p).abs().max().item<double>() < 1e-12);
-    const char* names[] = {"x", "W0", "U", "V", "sigma", "s"};
-    for (int i = 0; i < 6; ++i) {
-      const at::Tensor a = f[i].grad(), b = p[i].grad();
-      const double err = (a - b).abs().max().item<double>() / b.abs().max().item<double>();
-      std::printf("SVD-LoRA gradient of %s, %lld preference rows: relative error %.1e\n", names[i], static_cast<long long>(R), err);
-      CHECK(b.abs().max().item<double>() > 1e-3);  // non-trivial
-      CHECK(err < 1e-12);
+  for (const bool conv1d : {false, true}) {
+    for (const int64_t R : {int64_t{1}, B}) {
+      const at::Tensor x0 = randn({B, T, in}, g), w0 = randn(conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, g);
+      const at::Tensor b0 = randn({out}, g), u0 = randn({out, r}, g), v0 = randn({in, r}, g), sigma0 = randn({k}, g), s0 = randn({1}, g);
+      const at::Tensor lambda = at::softmax(randn({R, m}, g), 1);  // rows on the simplex
+      const at::Tensor upstream = randn({B, T, out}, g);
+      auto leaves = [&] {
+        std::vector<at::Tensor> l;
+        for (const at::Tensor& t : {x0, w0, b0, u0, v0, sigma0, s0}) l.push_back(t.clone().requires_grad_(true));
+        return l;
+      };
+      // fused
+      auto f = leaves();
+      const at::Tensor y_f = adapters::svd_lora_apply(f[0], adapters::FrozenProjection{f[1], f[2], conv1d}, f[3], f[4], f[5], f[6], lambda, c);
+      (y_f * upstream).sum().backward();
+      // unfused
+      auto p = leaves();
+      const at::Tensor D = at::cat({p[5].unsqueeze(0).expand({R, k}), p[6] * lambda}, 1).unsqueeze(1);  // (R, 1, r)
+      const at::Tensor base = at::matmul(p[0], conv1d ? p[1] : p[1].t()) + p[2];
+      const at::Tensor y_p = base + at::matmul(at::matmul(p[0], p[4]) * D, p[3].t()) * c;
+      (y_p * upstream).sum().backward();
+      CHECK((y_f - y_p).abs().max().item<double>() < 1e-12);
+      const char* names[] = {"x", "W0", "b", "U", "V", "sigma", "s"};
+      for (int i = 0; i < 7; ++i) {
+        const at::Tensor a = f[i].grad(), e = p[i].grad();
+        const double err = (a - e).abs().max().item<double>() / e.abs().max().item<double>();
+        std::printf("SVD-LoRA gradient of %s, %lld preference rows, %s: relative error %.1e\n", names[i], static_cast<long long>(R),
+                    conv1d ? "Conv1D" : "Linear", err);
+        CHECK(e.abs().max().item<double>() > 1e-3);  // non-trivial
+        CHECK(err < 1e-12);
+      }
     }
   }
   // per-row λ needs an input with that many rows
-  const at::Tensor x = randn({2, 4, in}, g);
+  const at::Tensor x = randn({2, 4, in}, g), w = randn({out, in}, g);
   const std::string msg = expect_throw<InvalidArgument>([&] {
-    adapters::svd_lora_apply(randn({2, 4, out}, g), x, randn({out, r}, g), randn({in, r}, g), randn({k}, g), randn({1}, g),
-                             at::softmax(randn({3, m}, g), 1), c);
+    adapters::svd_lora_apply(x, adapters::FrozenProjection{w, at::Tensor(), false}, randn({out, r}, g), randn({in, r}, g), randn({k}, g),
+                             randn({1}, g), at::softmax(randn({3, m}, g), 1), c);
   });
   CHECK(msg.find("3 preference rows") != std::string::npos);
 }

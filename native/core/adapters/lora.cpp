@@ -12,9 +12,9 @@ Lora::Lora(at::Tensor a, at::Tensor b, double alpha)
   b_.requires_grad_(true);
 }
 
-at::Tensor Lora::forward(const at::Tensor& x, const at::Tensor& base) const {
+at::Tensor Lora::forward(const at::Tensor& x, const FrozenProjection& base) const {
   // (..., in) -> (..., r) -> (..., out)
-  return base + at::linear(at::linear(x, a_), b_) * scaling_;
+  return base.forward(x) + at::linear(at::linear(x, a_), b_) * scaling_;
 }
 
 at::Tensor Lora::delta_weight() const { return at::matmul(b_, a_) * scaling_; }  // (out, in)

@@ -10,7 +10,7 @@ class Lora final : public Adapter {
   // A is (r, in), B is (out, r). Both become trainable leaves.
   Lora(at::Tensor a, at::Tensor b, double alpha);
 
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& base) const override;
+  at::Tensor forward(const at::Tensor& x, const FrozenProjection& base) const override;
   at::Tensor delta_weight() const override;
   std::vector<std::pair<std::string, at::Tensor>> parameters() const override;
 

@@ -7,6 +7,8 @@
 #include <ATen/ops/mm.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <optional>
+
 #include "core/errors.h"
 
 namespace moalign::adapters {
@@ -29,10 +31,15 @@ at::Tensor scale_rows(const at::Tensor& t, const at::Tensor& D) {
   return (t.view({r, R, -1}) * D.t().unsqueeze(2)).view({r, -1});
 }
 
-// design §4: forward y = base + c ((x V) ⊙ D) U^T, keeping x, h = x V and D; backward forms the
-// gradients of U, V, σ, s and x from them (the base path's own gradient, G W0, flows through
-// `base`, which the frozen projection computed outside). λ (R, m) is a constant. Tokens run in
-// R groups of n: one group per preference row, R = 1 when every token shares λ.
+// design §4 with the frozen projection inside: forward y = x W0^T + b + c ((x V) ⊙ D) U^T, keeping
+// x, W0, h = x V and D; backward forms the gradients of x, U, V, σ, s (and of W0 and b when they
+// require grad) from them. λ (R, m) is a constant. Tokens run in R groups of n: one group per
+// preference row, R = 1 when every token shares λ.
+//
+// One node for base and adapter: the adapter's term is added into the base output in place, and
+// its input gradient into the base's (dx = G W0 + dh V^T by one addmm_), so neither a second
+// (N, out) output nor a second (N, in) gradient is made and summed, as they would be with the
+// base as a separate autograd node.
 //
 // Every rank-r quantity is kept transposed, (r, N) with the N = R n tokens as columns (h^T, g^T,
 // dg^T, dh^T), so that each skinny product has r rows: MKL runs (r, K) @ (K, N) several times
@@ -40,48 +47,72 @@ at::Tensor scale_rows(const at::Tensor& t, const at::Tensor& D) {
 // G^T g, which also copies G^T out, 5.0 ms, g^T G 0.9 ms). The layout also lets one product serve every
 // preference row: D only scales token columns, so V, U and the sums over tokens never need the
 // groups apart.
-// The adapter path runs in the parameters' dtype (float32 over a bfloat16 base, say).
+// The base runs in its weight's dtype, the adapter path in the parameters' (float32 over a
+// bfloat16 base, say); the in-place sums need the two to agree, and otherwise add a cast copy.
 struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& base, const at::Tensor& x, const at::Tensor& u, const at::Tensor& v,
-                            const at::Tensor& sigma, const at::Tensor& s, const at::Tensor& lambda, double c) {
+  // bias: none rather than an undefined tensor, which autograd's input bookkeeping rejects. Last of
+  // the tensors: needs_input_grad counts tensor inputs only, so an absent bias shifts none of the
+  // others.
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& u, const at::Tensor& v,
+                            const at::Tensor& sigma, const at::Tensor& s, const at::Tensor& lambda, const std::optional<at::Tensor>& bias, double c,
+                            bool conv1d) {
     const int64_t in = v.size(0), out = u.size(0);
-    const at::Tensor xf = x.to(u.scalar_type()).reshape({-1, in});  // (N, in)
-    const at::Tensor D = diagonal_of(sigma, s, lambda);              // (R, r)
-    const at::Tensor hT = at::mm(v.t(), xf.t());                     // (r, N)   h^T = V^T x^T
-    const at::Tensor gT = scale_rows(hT, D);                         // (r, N)   g^T = (h ⊙ D)^T
-    const at::Tensor y = at::addmm(base.reshape({-1, out}).to(u.scalar_type()), gT.t(), u.t(), 1.0, c);  // (N, out)
-    ctx->save_for_backward({x, hT, D, u, v, lambda});
+    const at::Tensor xb = x.reshape({-1, in});                            // (N, in)
+    const at::Tensor w = conv1d ? weight : weight.t();                    // (in, out)
+    at::Tensor y = bias ? at::addmm(*bias, xb, w) : at::mm(xb, w);      // (N, out)   frozen path
+    const at::Tensor D = diagonal_of(sigma, s, lambda);                    // (R, r)
+    const at::Tensor hT = at::mm(v.t(), xb.to(u.scalar_type()).t());       // (r, N)   h^T = V^T x^T
+    const at::Tensor gT = scale_rows(hT, D);                               // (r, N)   g^T = (h ⊙ D)^T
+    if (y.scalar_type() == u.scalar_type()) y.addmm_(gT.t(), u.t(), 1.0, c);
+    else y = at::addmm(y.to(u.scalar_type()), gT.t(), u.t(), 1.0, c).to(y.scalar_type());
+    ctx->save_for_backward({x, weight, hT, D, u, v, lambda});
     ctx->saved_data["c"] = c;
-    return y.to(base.scalar_type()).view(base.sizes());
+    ctx->saved_data["conv1d"] = conv1d;
+    ctx->saved_data["bias"] = bias.has_value();
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    return y.view(shape);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &hT = saved[1], &D = saved[2], &u = saved[3], &v = saved[4], &lambda = saved[5];
+    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &D = saved[3], &u = saved[4], &v = saved[5], &lambda = saved[6];
     const double c = ctx->saved_data["c"].toDouble();
+    const bool conv1d = ctx->saved_data["conv1d"].toBool(), has_bias = ctx->saved_data["bias"].toBool();
     const int64_t R = lambda.size(0), r = u.size(1), k = r - lambda.size(1), out = u.size(0), in = v.size(0);
-    const at::Tensor& G = grad_out[0];                                 // (..., out)
-    const at::Tensor Gf = G.to(u.scalar_type()).reshape({-1, out});    // (N, out)
-    const at::Tensor dgT = at::mm(u.t(), Gf.t()).mul_(c);              // (r, N)    dg^T = c U^T G^T
-    at::Tensor du, dv, dsigma, ds, dx;
+    const at::Tensor Gb = grad_out[0].reshape({-1, out});             // (N, out)   in the base dtype
+    const at::Tensor Gf = Gb.to(u.scalar_type());                     // (N, out)   in the adapter's
+    const at::Tensor dgT = at::mm(u.t(), Gf.t()).mul_(c);             // (r, N)    dg^T = c U^T G^T
+    at::Tensor dx, dweight, dbias, du, dv, dsigma, ds;
     if (ctx->needs_input_grad(2)) du = at::mm(scale_rows(hT, D), Gf).mul_(c).t();  // (out, r) = (c g^T G)^T, g recomputed, not saved
     if (ctx->needs_input_grad(4) || ctx->needs_input_grad(5)) {
-      const at::Tensor dD = (dgT * hT).view({r, R, -1}).sum(2).t();    // (R, r)   per preference row
+      const at::Tensor dD = (dgT * hT).view({r, R, -1}).sum(2).t();   // (R, r)   per preference row
       if (ctx->needs_input_grad(4)) dsigma = dD.narrow(1, 0, k).sum(0);  // (k)
       if (ctx->needs_input_grad(5)) ds = (dD.narrow(1, k, r - k) * lambda).sum().view({1});
     }
-    if (ctx->needs_input_grad(1) || ctx->needs_input_grad(3)) {
-      const at::Tensor dhT = scale_rows(dgT, D);                                                         // (r, N)
-      if (ctx->needs_input_grad(3)) dv = at::mm(dhT, x.to(u.scalar_type()).reshape({-1, in})).t();      // (in, r) = (dh^T x)^T
-      if (ctx->needs_input_grad(1)) dx = at::mm(dhT.t(), v.t()).to(x.scalar_type()).view(x.sizes());   // (..., in) = dh V^T
+    if (ctx->needs_input_grad(0) || ctx->needs_input_grad(3)) {
+      const at::Tensor dhT = scale_rows(dgT, D);                      // (r, N)
+      if (ctx->needs_input_grad(3)) dv = at::mm(dhT, x.reshape({-1, in}).to(u.scalar_type())).t();  // (in, r) = (dh^T x)^T
+      if (ctx->needs_input_grad(0)) {
+        dx = at::mm(Gb, conv1d ? weight.t() : weight);                // (N, in)   G W0, the frozen path's
+        if (dx.scalar_type() == u.scalar_type()) dx.addmm_(dhT.t(), v.t());  // + dh V^T, in place
+        else dx.add_(at::mm(dhT.t(), v.t()).to(dx.scalar_type()));
+        dx = dx.view(x.sizes());
+      }
     }
-    return {G, dx, du, dv, dsigma, ds, at::Tensor(), at::Tensor()};
+    // The base's own parameters, when trained alongside the adapter (a full fine-tune).
+    if (ctx->needs_input_grad(1)) {
+      const at::Tensor xb = x.reshape({-1, in});
+      dweight = conv1d ? at::mm(xb.t(), Gb) : at::mm(Gb.t(), xb);     // (in, out) or (out, in)
+    }
+    if (has_bias && ctx->needs_input_grad(7)) dbias = Gb.sum(0);      // (out)
+    return {dx, dweight, du, dv, dsigma, ds, at::Tensor(), dbias, at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor svd_lora_apply(const at::Tensor& base, const at::Tensor& x, const at::Tensor& u, const at::Tensor& v, const at::Tensor& sigma,
+at::Tensor svd_lora_apply(const at::Tensor& x, const FrozenProjection& base, const at::Tensor& u, const at::Tensor& v, const at::Tensor& sigma,
                           const at::Tensor& s, const at::Tensor& lambda, double scaling) {
   if (x.size(-1) != v.size(0)) throw InvalidArgument("SVD-LoRA: input has " + std::to_string(x.size(-1)) + " features, V expects " + std::to_string(v.size(0)));
   const int64_t R = lambda.size(0);
@@ -89,7 +120,8 @@ at::Tensor svd_lora_apply(const at::Tensor& base, const at::Tensor& x, const at:
     throw InvalidArgument("SVD-LoRA: " + std::to_string(R) + " preference rows need an input of " + std::to_string(R) +
                           " batch rows (B, T, features), got " + (x.dim() == 3 ? std::to_string(x.size(0)) + " rows" : "a " + std::to_string(x.dim()) + "-d input") +
                           "; give one preference per batch row");
-  return SvdLoraFunction::apply(base, x, u, v, sigma, s, lambda, scaling);
+  const std::optional<at::Tensor> bias = base.bias.defined() ? std::optional<at::Tensor>(base.bias) : std::nullopt;
+  return SvdLoraFunction::apply(x, base.weight, u, v, sigma, s, lambda, bias, scaling, base.conv1d);
 }
 
 SvdLora::SvdLora(std::string name, at::Tensor u, at::Tensor v, at::Tensor sigma, at::Tensor s, double alpha)
@@ -111,8 +143,8 @@ const at::Tensor& SvdLora::checked_preference() const {
   return lambda_;
 }
 
-at::Tensor SvdLora::forward(const at::Tensor& x, const at::Tensor& base) const {
-  return svd_lora_apply(base, x, u_, v_, sigma_, s_, checked_preference(), scaling());
+at::Tensor SvdLora::forward(const at::Tensor& x, const FrozenProjection& base) const {
+  return svd_lora_apply(x, base, u_, v_, sigma_, s_, checked_preference(), scaling());
 }
 
 at::Tensor SvdLora::delta_weight() const {

@@ -20,9 +20,10 @@ class SvdLora final : public Adapter {
   // leaves. `name` (the module's) is only for error messages.
   SvdLora(std::string name, at::Tensor u, at::Tensor v, at::Tensor sigma, at::Tensor s, double alpha);
 
-  // base + c ((x V) ⊙ D) U^T as one autograd function (no ΔW is formed); x (..., in), or
-  // (B, T, in) when λ holds B > 1 rows. Throws when no preference is set.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& base) const override;
+  // x W0^T + b + c ((x V) ⊙ D) U^T as one autograd function, the frozen projection included (no
+  // ΔW is formed); x (..., in), or (B, T, in) when λ holds B > 1 rows. Throws when no preference
+  // is set.
+  at::Tensor forward(const at::Tensor& x, const FrozenProjection& base) const override;
   // c U diag(D) V^T (out, in) in float32, for the single λ set (or B equal rows).
   at::Tensor delta_weight() const override;
   // svd_lora_U, svd_lora_V, svd_lora_sigma, svd_lora_s. Never λ: it is not trained (pitfall 1).
@@ -48,9 +49,10 @@ class SvdLora final : public Adapter {
   double alpha_;
 };
 
-// The fused layer as a plain function of its tensors, for tests against the unfused formula.
-// base (..., out), x (..., in), lambda (R, m): R = 1, or R = B with x (B, T, in).
-at::Tensor svd_lora_apply(const at::Tensor& base, const at::Tensor& x, const at::Tensor& u, const at::Tensor& v, const at::Tensor& sigma,
+// The fused layer as a plain function of its tensors, for tests against the unfused formula:
+// x (..., in), the frozen projection `base` (its weight and bias may require grad too), lambda
+// (R, m): R = 1, or R = B with x (B, T, in).
+at::Tensor svd_lora_apply(const at::Tensor& x, const FrozenProjection& base, const at::Tensor& u, const at::Tensor& v, const at::Tensor& sigma,
                           const at::Tensor& s, const at::Tensor& lambda, double scaling);
 
 }  // namespace moalign::adapters

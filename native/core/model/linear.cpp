@@ -1,8 +1,5 @@
 #include "core/model/linear.h"
 
-#include <ATen/ops/addmm.h>
-#include <ATen/ops/linear.h>
-#include <ATen/ops/matmul.h>
 #include <ATen/core/grad_mode.h>
 
 #include "core/errors.h"
@@ -10,21 +7,8 @@
 namespace moalign::model {
 
 at::Tensor Linear::forward(const at::Tensor& x) const {
-  at::Tensor y;
-  if (conv1d) {
-    // (N, in) @ (in, out) + b, flattened like HF's Conv1D
-    const auto out_shape = [&] {
-      auto s = x.sizes().vec();
-      s.back() = weight.size(1);
-      return s;
-    }();
-    at::Tensor flat = x.reshape({-1, x.size(-1)});
-    y = (bias.defined() ? at::addmm(bias, flat, weight) : at::matmul(flat, weight)).view(out_shape);
-  } else {
-    y = at::linear(x, weight, bias);
-  }
-  if (adapter && adapter_enabled && !merged) y = adapter->forward(x, y);
-  return y;
+  const adapters::FrozenProjection base{weight, bias, conv1d};
+  return adapter && adapter_enabled && !merged ? adapter->forward(x, base) : base.forward(x);
 }
 
 void Linear::merge() {

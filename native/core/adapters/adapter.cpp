@@ -1,0 +1,18 @@
+#include "core/adapters/adapter.h"
+
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/matmul.h>
+
+namespace moalign::adapters {
+
+at::Tensor FrozenProjection::forward(const at::Tensor& x) const {
+  if (!conv1d) return at::linear(x, weight, bias);
+  // (N, in) @ (in, out) + b, flattened like HF's Conv1D
+  auto out_shape = x.sizes().vec();
+  out_shape.back() = weight.size(1);
+  const at::Tensor flat = x.reshape({-1, x.size(-1)});
+  return (bias.defined() ? at::addmm(bias, flat, weight) : at::matmul(flat, weight)).view(out_shape);
+}
+
+}  // namespace moalign::adapters
