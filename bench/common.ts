@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname } from 'node:path';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { packageRoot } from '../ts/paths.js';
 
 export function log(message: string): void {
   process.stderr.write(`[moalign] ${message}\n`);
@@ -117,6 +118,25 @@ export function runPythonScript<T>(python: string, script: string, config: objec
   });
   if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
   if (run.status !== 0) throw new Error(`${python} bench/${basename(script)} exited with ${run.status ?? run.signal}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/**
+ * Runs `script` (a benchmark's own file) in a fresh `node --import tsx SCRIPT --child` process with
+ * `input` as JSON on stdin (its stderr passes through) and parses the last line of its stdout as
+ * the JSON result. A fresh process per case gives each case its own peak memory and its own
+ * allocator state, whatever ran before it. `what` names the case in errors.
+ */
+export function runChildProcess<T>(script: string, input: object, what: string): T {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script, '--child'], {
+    cwd: packageRoot,
+    input: JSON.stringify(input),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) throw new Error(`could not run the case process: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`${what}: the case process exited with ${run.status ?? run.signal}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as T;
 }
 

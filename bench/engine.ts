@@ -32,7 +32,6 @@
 // Checks (reported, never failing the run): the first training loss and grad norm on both sides
 // (same weights, same batch: they should agree to ~1e-4), the whole loss curve of the full
 // fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,7 +42,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runChildProcess, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -204,20 +203,6 @@ async function runChild(c: ChildCase): Promise<OursCase> {
   out.peakRssMiB = procStatusMiB('VmHWM');
   model.dispose();
   return out;
-}
-
-/** Runs one case in a fresh `node --import tsx bench/engine.ts --child` process (case JSON on stdin). */
-function spawnChild(c: ChildCase): OursCase {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', thisFile, '--child'], {
-    cwd: packageRoot,
-    input: JSON.stringify(c),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (run.error) throw new Error(`could not run the case process: ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`${c.name}: the case process exited with ${run.status ?? run.signal}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as OursCase;
 }
 
 // ---------------------------------------------------------------- the Python side
@@ -448,7 +433,7 @@ async function main(): Promise<void> {
     const pyCases: PyCase[] = [];
     let pyVersions: PyVersions | null = null;
     for (const c of cases) {
-      const r = spawnChild(childCase(c));
+      const r = runChildProcess<OursCase>(thisFile, childCase(c), c.name);
       log(
         `${c.name}: moalign ${c.kind === 'train' ? `${fmt(r.stepMs!.median)} ms/step, first loss ${r.losses![0].toFixed(6)}` : `${fmt(r.tokensPerSecond!)} tokens/s`}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
       );

@@ -23,16 +23,19 @@
 // Each side times its variants in turn within every repeat (round-robin: a drift of the machine's
 // speed falls on all of them alike): WARMUP untimed calls per variant, then `repeats` samples of
 // `iterations` calls each (about REPEAT_SECONDS of the frozen block); the table gives medians.
-// Sizes run one after the other, moalign then Python, never both at once.
+// Each size runs in a fresh process on each side (this script with --child; the baseline), one
+// size after the other, moalign then Python, never both at once. The ratios depend on the
+// process's allocator state (what ran before: freed tensors change what glibc keeps mapped), so
+// no size may inherit another's.
 // Check (reported, not failing the run): the frozen block's output sum and ‖∂/∂x‖ agree between the
 // two sides (same weights, x and grad), i.e. both timed the same computation.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readModelInfo } from '../ts/engine/config.js';
-import type { BlockBenchResult, BlockBenchVariant, NativeAddon, NativeCausalLM } from '../ts/native/addon.js';
+import type { BlockBenchResult, BlockBenchVariant, NativeCausalLM } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
@@ -49,6 +52,7 @@ import {
   readLittleEndian,
   removeDataDir,
   runBenchmark,
+  runChildProcess,
   runPythonScript,
   type Stats,
   stats,
@@ -56,6 +60,7 @@ import {
 } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const thisFile = fileURLToPath(import.meta.url);
 const defaultResultsFile = join(packageRoot, 'bench', 'results', 'panacea.json');
 
 const SEED = 1234;
@@ -120,9 +125,21 @@ function maxAbsByKind(model: NativeCausalLM): Record<string, number> {
   return out;
 }
 
-async function runOurs(addon: NativeAddon, dir: string, size: Size, o: { device: string; repeats: number }): Promise<OursSize> {
+/** What the moalign process of one size needs (this script with --child, as JSON on stdin). */
+interface ChildInput {
+  dir: string;
+  size: Size;
+  device: string;
+  repeats: number;
+  threads: number;
+}
+
+async function runOurs({ dir, size, device, repeats, threads }: ChildInput): Promise<OursSize> {
+  const addon = native();
+  addon.setNumThreads(threads);
+  if (addon.runtimeInfo().numThreads !== threads) throw new Error(`setNumThreads(${threads}) did not take`);
   const folder = join(dir, size.name);
-  const model = new addon.CausalLM(folder, readModelInfo(folder).config, { dtype: 'float32', device: o.device });
+  const model = new addon.CausalLM(folder, readModelInfo(folder).config, { dtype: 'float32', device });
   try {
     model.addSvdLora({ targets: TARGETS, m: SVD.m, k: SVD.k, alpha: SVD.alpha, seed: SEED });
     model.setPreference(LAMBDA, SVD.m);
@@ -151,7 +168,7 @@ async function runOurs(addon: NativeAddon, dir: string, size: Size, o: { device:
     // One frozen call (after one warm-up) sets how many calls make a sample.
     const probe = await addon.benchmarkBlock(model, x, grad, { warmup: 1, repeats: 1, iterations: 1, variants: [variants[0]] });
     const iterations = Math.max(1, Math.round((REPEAT_SECONDS * 1e3) / probe.variants[0].ms[0]));
-    const r: BlockBenchResult = await addon.benchmarkBlock(model, x, grad, { warmup: WARMUP, repeats: o.repeats, iterations, variants });
+    const r: BlockBenchResult = await addon.benchmarkBlock(model, x, grad, { warmup: WARMUP, repeats, iterations, variants });
     return {
       device: r.device,
       threads: r.threads,
@@ -307,9 +324,16 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       quick: { type: 'boolean' },
       'keep-data': { type: 'boolean' },
+      child: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.child) {
+    // One size in this fresh process: its ChildInput on stdin, the result as one JSON line on stdout.
+    const result = await runOurs(JSON.parse(readFileSync(0, 'utf8')) as ChildInput);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
   if (values.help) {
     console.log(
       [
@@ -334,8 +358,6 @@ async function main(): Promise<void> {
   if (sizes.length === 0) throw new OptionError(`--only ${values.only}: no size of that name (${SIZES.map((s) => s.name).join(', ')})`);
 
   const addon = native();
-  addon.setNumThreads(threads);
-  if (addon.runtimeInfo().numThreads !== threads) throw new Error(`setNumThreads(${threads}) did not take`);
   if (device !== 'cpu' && !addon.runtimeInfo().cudaAvailable) throw new OptionError(`--device ${device}: this build or machine has no CUDA`);
   const busyBefore = await busyBeforeRun();
   const lt = resolveLibtorch();
@@ -351,7 +373,7 @@ async function main(): Promise<void> {
 
     const results: SizeResult[] = [];
     for (const size of sizes) {
-      const ours = await runOurs(addon, dir, size, { device, repeats });
+      const ours = runChildProcess<OursSize>(thisFile, { dir, size, device, repeats, threads } satisfies ChildInput, size.name);
       log(`${size.name}: moalign ${ours.variants.map((v) => `${v.name} ${fmt(v.ms.median)} ms`).join(', ')} (${ours.iterations} calls per sample)`);
       const py = runPythonScript<PySize>(
         python,
@@ -369,12 +391,12 @@ async function main(): Promise<void> {
     const checks = results.map(frozenCheck);
     const py = results[0].py;
     const notes = [
-      `one GPT-2 block (pre-LayerNorm attention + MLP, GELU tanh, causal SDPA), float32, ${device}; same weights (random, seed ${SEED}, saved by transformers) and the same input x on both sides`,
+      `one GPT-2 block (pre-LayerNorm attention + MLP, GELU tanh, causal SDPA), float32, ${device}; same weights (random, seed ${SEED}, saved by transformers), the same input x and upstream gradient on both sides`,
       `one call: out = block(x), x requiring grad, out.backward(grad) with a fixed dense grad, gradients dropped; median ms per call over ${repeats} samples of ${results.map((r) => `${r.ours.iterations} (${r.size.name})`).join(', ')} calls, after ${WARMUP} warm-up calls; each side's variants take turns within every repeat`,
       `SVD-LoRA: k ${SVD.k}, m ${SVD.m} (r ${SVD.k + SVD.m}), alpha ${SVD.alpha}, on attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, after ${TRAIN_STEPS} training steps (all of U, V, σ, s non-zero); one λ = (${LAMBDA.join(', ')}), or one λ per row from (0, 1) to (1, 0)`,
       `peft LoRA: r ${LORA.rank}, alpha ${LORA.alpha}, on ${TARGETS.join(', ')} (all four projections), dropout 0, fan_in_fan_out, lora_B non-zero (init_lora_weights=False)`,
       `ratios: "of medians" divides the medians; "paired" is the median over repeats of the ratio within a repeat (the variants ran back to back), on one side only`,
-      `${threads} thread${threads === 1 ? "" : "s"} on both sides (native().setNumThreads, torch.set_num_threads); sizes one after the other, moalign then Python`,
+      `${threads} thread${threads === 1 ? '' : 's'} on both sides (native().setNumThreads, torch.set_num_threads); every size in a fresh process on each side, one after the other, moalign then Python`,
       `PyTorch ${py.torch}, transformers ${py.transformers} (attention: ${py.attnImplementation ?? '?'}), peft ${py.peft ?? 'absent'}, Python ${py.python}; moalign's libtorch ${lt.fullVersion}`,
     ];
     const checkLines = checks.map(
