@@ -207,3 +207,21 @@ export function writeResults(file: string, report: unknown): void {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
+
+/** The command-line options every benchmark with cases and Python baselines shares, for parseArgs. */
+export const COMMON_BENCH_OPTIONS = {
+  threads: { type: 'string' },
+  repeats: { type: 'string' },
+  only: { type: 'string' },
+  out: { type: 'string' },
+  quick: { type: 'boolean' },
+  'keep-data': { type: 'boolean' },
+  child: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** In a `--child` process: its input as JSON on stdin, the result of `run` as one JSON line on stdout. */
+export async function answerAsChild<I, R>(run: (input: I) => Promise<R>): Promise<void> {
+  const result = await run(JSON.parse(readFileSync(0, 'utf8')) as I);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

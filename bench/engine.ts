@@ -42,7 +42,7 @@ import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
-import { busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runChildProcess, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import { answerAsChild, busyBeforeRun, COMMON_BENCH_OPTIONS, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runChildProcess, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -344,24 +344,9 @@ function caseRows(c: BenchCase, ours: OursCase, py: PyCase): Row[] {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: 'string' },
-      repeats: { type: 'string' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      quick: { type: 'boolean' },
-      'keep-data': { type: 'boolean' },
-      child: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.child) {
-    // One case in this fresh process: its JSON on stdin, the result as one JSON line on stdout.
-    const result = await runChild(JSON.parse(readFileSync(0, 'utf8')) as ChildCase);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return;
-  }
+  const { values } = parseArgs({ options: COMMON_BENCH_OPTIONS });
+  // One case in this fresh process: its input on stdin, the result as one JSON line on stdout.
+  if (values.child) return answerAsChild(runChild);
   if (values.help) {
     console.log(
       [

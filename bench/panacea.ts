@@ -40,7 +40,9 @@ import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/li
 import { native } from '../ts/native/loader.js';
 import { packageRoot } from '../ts/paths.js';
 import {
+  answerAsChild,
   busyBeforeRun,
+  COMMON_BENCH_OPTIONS,
   type Column,
   fmt,
   log,
@@ -315,25 +317,9 @@ function frozenCheck({ size, ours, py }: SizeResult): Check {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: 'string' },
-      repeats: { type: 'string' },
-      device: { type: 'string' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      quick: { type: 'boolean' },
-      'keep-data': { type: 'boolean' },
-      child: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.child) {
-    // One size in this fresh process: its ChildInput on stdin, the result as one JSON line on stdout.
-    const result = await runOurs(JSON.parse(readFileSync(0, 'utf8')) as ChildInput);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return;
-  }
+  const { values } = parseArgs({ options: { ...COMMON_BENCH_OPTIONS, device: { type: 'string' } } });
+  // One size in this fresh process: its input on stdin, the result as one JSON line on stdout.
+  if (values.child) return answerAsChild(runOurs);
   if (values.help) {
     console.log(
       [
