@@ -6,6 +6,9 @@
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/mm.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
 
 #include <optional>
 
@@ -50,22 +53,26 @@ at::Tensor scale_rows(const at::Tensor& t, const at::Tensor& D) {
 // The base runs in its weight's dtype, the adapter path in the parameters' (float32 over a
 // bfloat16 base, say); the in-place sums need the two to agree, and otherwise add a cast copy.
 struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
-  // bias: none rather than an undefined tensor, which autograd's input bookkeeping rejects. Last of
-  // the tensors: needs_input_grad counts tensor inputs only, so an absent bias shifts none of the
-  // others.
+  // bias and keep: none rather than an undefined tensor, which autograd's input bookkeeping
+  // rejects. Last of the tensors: needs_input_grad counts tensor inputs only, so an absent one
+  // shifts none of the others (keep, a constant mask, never needs a gradient).
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& u, const at::Tensor& v,
-                            const at::Tensor& sigma, const at::Tensor& s, const at::Tensor& lambda, const std::optional<at::Tensor>& bias, double c,
-                            bool conv1d) {
+                            const at::Tensor& sigma, const at::Tensor& s, const at::Tensor& lambda, const std::optional<at::Tensor>& bias,
+                            const std::optional<at::Tensor>& keep, double c, bool conv1d) {
     const int64_t in = v.size(0), out = u.size(0);
     const at::Tensor xb = x.reshape({-1, in});                            // (N, in)
     const at::Tensor w = conv1d ? weight : weight.t();                    // (in, out)
     at::Tensor y = bias ? at::addmm(*bias, xb, w) : at::mm(xb, w);      // (N, out)   frozen path
     const at::Tensor D = diagonal_of(sigma, s, lambda);                    // (R, r)
-    const at::Tensor hT = at::mm(v.t(), xb.to(u.scalar_type()).t());       // (r, N)   h^T = V^T x^T
+    // Dropout acts on the adapter's input only: x̃ = x ⊙ keep, keep (N, in) = mask / (1 - p).
+    const at::Tensor keep_b = keep ? keep->reshape({-1, in}) : at::Tensor();  // (N, in) or undefined
+    const at::Tensor xa = keep ? xb.to(u.scalar_type()) * keep_b : xb.to(u.scalar_type());  // (N, in)   x̃
+    const at::Tensor hT = at::mm(v.t(), xa.t());                           // (r, N)   h^T = V^T x̃^T
     const at::Tensor gT = scale_rows(hT, D);                               // (r, N)   g^T = (h ⊙ D)^T
     if (y.scalar_type() == u.scalar_type()) y.addmm_(gT.t(), u.t(), 1.0, c);
     else y = at::addmm(y.to(u.scalar_type()), gT.t(), u.t(), 1.0, c).to(y.scalar_type());
-    ctx->save_for_backward({x, weight, hT, D, u, v, lambda});
+    // keep, not x̃: backward needs the mask for dx, and x̃ = x ⊙ keep is cheap to form again.
+    ctx->save_for_backward({x, weight, hT, D, u, v, lambda, keep_b});
     ctx->saved_data["c"] = c;
     ctx->saved_data["conv1d"] = conv1d;
     ctx->saved_data["bias"] = bias.has_value();
@@ -76,7 +83,8 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &D = saved[3], &u = saved[4], &v = saved[5], &lambda = saved[6];
+    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &D = saved[3], &u = saved[4], &v = saved[5], &lambda = saved[6],
+                     &keep = saved[7];  // (N, in), or undefined without dropout
     const double c = ctx->saved_data["c"].toDouble();
     const bool conv1d = ctx->saved_data["conv1d"].toBool(), has_bias = ctx->saved_data["bias"].toBool();
     const int64_t R = lambda.size(0), r = u.size(1), k = r - lambda.size(1), out = u.size(0), in = v.size(0);
@@ -92,10 +100,15 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     }
     if (ctx->needs_input_grad(0) || ctx->needs_input_grad(3)) {
       const at::Tensor dhT = scale_rows(dgT, D);                      // (r, N)
-      if (ctx->needs_input_grad(3)) dv = at::mm(dhT, x.reshape({-1, in}).to(u.scalar_type())).t();  // (in, r) = (dh^T x)^T
+      if (ctx->needs_input_grad(3)) {
+        at::Tensor xa = x.reshape({-1, in}).to(u.scalar_type());       // (N, in)   x̃
+        if (keep.defined()) xa = xa * keep;
+        dv = at::mm(dhT, xa).t();                                      // (in, r) = (dh^T x̃)^T
+      }
       if (ctx->needs_input_grad(0)) {
         dx = at::mm(Gb, conv1d ? weight.t() : weight);                // (N, in)   G W0, the frozen path's
-        if (dx.scalar_type() == u.scalar_type()) dx.addmm_(dhT.t(), v.t());  // + dh V^T, in place
+        if (keep.defined()) dx.add_((at::mm(dhT.t(), v.t()) * keep).to(dx.scalar_type()));  // + (dh V^T) ⊙ keep
+        else if (dx.scalar_type() == u.scalar_type()) dx.addmm_(dhT.t(), v.t());          // + dh V^T, in place
         else dx.add_(at::mm(dhT.t(), v.t()).to(dx.scalar_type()));
         dx = dx.view(x.sizes());
       }
@@ -106,26 +119,29 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
       dweight = conv1d ? at::mm(xb.t(), Gb) : at::mm(Gb.t(), xb);     // (in, out) or (out, in)
     }
     if (has_bias && ctx->needs_input_grad(7)) dbias = Gb.sum(0);      // (out)
-    return {dx, dweight, du, dv, dsigma, ds, at::Tensor(), dbias, at::Tensor(), at::Tensor()};
+    return {dx, dweight, du, dv, dsigma, ds, at::Tensor(), dbias, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 at::Tensor svd_lora_apply(const at::Tensor& x, const FrozenProjection& base, const at::Tensor& u, const at::Tensor& v, const at::Tensor& sigma,
-                          const at::Tensor& s, const at::Tensor& lambda, double scaling) {
+                          const at::Tensor& s, const at::Tensor& lambda, double scaling, const at::Tensor& keep) {
   if (x.size(-1) != v.size(0)) throw InvalidArgument("SVD-LoRA: input has " + std::to_string(x.size(-1)) + " features, V expects " + std::to_string(v.size(0)));
   const int64_t R = lambda.size(0);
   if (R > 1 && (x.dim() != 3 || x.size(0) != R))
     throw InvalidArgument("SVD-LoRA: " + std::to_string(R) + " preference rows need an input of " + std::to_string(R) +
                           " batch rows (B, T, features), got " + (x.dim() == 3 ? std::to_string(x.size(0)) + " rows" : "a " + std::to_string(x.dim()) + "-d input") +
                           "; give one preference per batch row");
+  if (keep.defined() && keep.sizes() != x.sizes())
+    throw InvalidArgument("SVD-LoRA: the dropout mask must have the input's shape");
   const std::optional<at::Tensor> bias = base.bias.defined() ? std::optional<at::Tensor>(base.bias) : std::nullopt;
-  return SvdLoraFunction::apply(x, base.weight, u, v, sigma, s, lambda, bias, scaling, base.conv1d);
+  const std::optional<at::Tensor> kept = keep.defined() ? std::optional<at::Tensor>(keep.detach()) : std::nullopt;
+  return SvdLoraFunction::apply(x, base.weight, u, v, sigma, s, lambda, bias, kept, scaling, base.conv1d);
 }
 
-SvdLora::SvdLora(std::string name, at::Tensor u, at::Tensor v, at::Tensor sigma, at::Tensor s, double alpha)
-    : name_(std::move(name)), u_(std::move(u)), v_(std::move(v)), sigma_(std::move(sigma)), s_(std::move(s)), alpha_(alpha) {
+SvdLora::SvdLora(std::string name, at::Tensor u, at::Tensor v, at::Tensor sigma, at::Tensor s, double alpha, std::shared_ptr<DropoutStream> dropout)
+    : name_(std::move(name)), u_(std::move(u)), v_(std::move(v)), sigma_(std::move(sigma)), s_(std::move(s)), alpha_(alpha), dropout_(std::move(dropout)) {
   if (u_.dim() != 2 || v_.dim() != 2 || u_.size(1) != v_.size(1) || sigma_.dim() != 1 || s_.dim() != 1 || s_.size(0) != 1 || sigma_.size(0) >= u_.size(1))
     throw InvalidArgument(name_ + ": SVD-LoRA tensors must be U (out, k+m), V (in, k+m), sigma (k), s (1) with m >= 1");
   for (at::Tensor* t : {&u_, &v_, &sigma_, &s_}) t->requires_grad_(true);
@@ -144,8 +160,19 @@ const at::Tensor& SvdLora::checked_preference() const {
 }
 
 at::Tensor SvdLora::forward(const at::Tensor& x, const FrozenProjection& base) const {
-  return svd_lora_apply(x, base, u_, v_, sigma_, s_, checked_preference(), scaling());
+  return svd_lora_apply(x, base, u_, v_, sigma_, s_, checked_preference(), scaling(), dropout_keep(x));
 }
+
+at::Tensor SvdLora::dropout_keep(const at::Tensor& x) const {
+  if (!dropout_ || !dropout_->active() || !at::GradMode::is_enabled()) return at::Tensor();
+  const double p = dropout_->p;
+  // Drawn on the CPU from the stream's generator, so a seed gives the same masks on every device.
+  const at::Tensor mask = at::empty(x.sizes(), at::TensorOptions().dtype(at::kFloat)).bernoulli_(1.0 - p, *dropout_->generator);
+  return mask.div_(1.0 - p).to(x.device(), u_.scalar_type());  // (..., in): 0 or 1 / (1 - p)
+}
+
+void DropoutStream::start(uint64_t seed) { generator = at::make_generator<at::CPUGeneratorImpl>(seed); }
+void DropoutStream::stop() { generator.reset(); }
 
 at::Tensor SvdLora::delta_weight() const {
   const at::Tensor& lambda = checked_preference();

@@ -9,6 +9,8 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/cumsum.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/eye.h>
+#include <ATen/ops/mm.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/log_sigmoid.h>
 #include <ATen/ops/log_softmax.h>
@@ -95,7 +97,20 @@ struct CausalLM::Impl {
   struct Svd {
     std::vector<std::shared_ptr<adapters::SvdLora>> layers;
     SvdLoraOptions options;
+    std::shared_ptr<adapters::DropoutStream> dropout;  // shared by the layers; p = options.dropout
   } svd;
+
+  // Attaches made SVD-LoRA layers with their options (add_svd_lora and load_svd_lora).
+  void attach_svd(const std::vector<std::pair<Linear*, std::shared_ptr<adapters::SvdLora>>>& made, const SvdLoraOptions& o,
+                  std::shared_ptr<adapters::DropoutStream> dropout) {
+    svd.options = o;
+    svd.dropout = std::move(dropout);
+    for (auto& [l, layer] : made) {
+      l->adapter = layer;
+      adapters.push_back({l, layer});
+      svd.layers.push_back(layer);
+    }
+  }
 
   bool any_merged() const {
     for (const auto& a : adapters)
@@ -618,6 +633,13 @@ void check_svd_options(const SvdLoraOptions& o) {
   if (o.preferences < 1) throw InvalidArgument("SVD-LoRA: m (the objectives) must be >= 1, got " + std::to_string(o.preferences));
   if (!(o.alpha > 0) || !std::isfinite(o.alpha)) throw InvalidArgument("SVD-LoRA: alpha must be a finite number > 0");
   if (o.init != "zeroDiag" && o.init != "kaiming") throw InvalidArgument("SVD-LoRA: init must be zeroDiag or kaiming, not " + o.init);
+  if (!(o.dropout >= 0 && o.dropout < 1)) throw InvalidArgument("SVD-LoRA: dropout must lie in [0, 1), got " + std::to_string(o.dropout));
+}
+
+std::shared_ptr<adapters::DropoutStream> dropout_stream(const SvdLoraOptions& o) {
+  auto d = std::make_shared<adapters::DropoutStream>();
+  d->p = o.dropout;
+  return d;
 }
 
 std::string number_text(double x) {
@@ -654,6 +676,7 @@ void CausalLM::add_svd_lora(const SvdLoraOptions& o) {
   // that a seed gives the same adapter on every device. ΔW(λ) = 0 for every λ at the start: with
   // zeroDiag σ = s = 0, with kaiming U = 0 (design §3).
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  const auto dropout = dropout_stream(o);
   std::vector<std::pair<Linear*, std::shared_ptr<adapters::SvdLora>>> made;
   for (Linear* l : matching(impl_->body, o.target_suffixes, "SVD-LoRA", /*every_target=*/true)) {
     at::Tensor u, v, sigma = at::zeros({k}, f32), s = at::zeros({1}, f32);
@@ -669,14 +692,9 @@ void CausalLM::add_svd_lora(const SvdLoraOptions& o) {
       s.normal_(0, 0.5, generator);
     }
     const at::Device d = impl_->device;
-    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, u.to(d), v.to(d), sigma.to(d), s.to(d), o.alpha));
+    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, u.to(d), v.to(d), sigma.to(d), s.to(d), o.alpha, dropout));
   }
-  impl_->svd.options = o;
-  for (auto& [l, layer] : made) {
-    l->adapter = layer;
-    impl_->adapters.push_back({l, layer});
-    impl_->svd.layers.push_back(layer);
-  }
+  impl_->attach_svd(made, o, dropout);
 }
 
 void CausalLM::set_preference(const Tensor& lambda) {
@@ -685,6 +703,26 @@ void CausalLM::set_preference(const Tensor& lambda) {
 }
 
 int64_t CausalLM::preference_dim() const { return impl_->svd.layers.empty() ? 0 : impl_->svd.options.preferences; }
+
+double CausalLM::svd_lora_dropout() const { return impl_->svd.layers.empty() ? 0 : impl_->svd.options.dropout; }
+
+void CausalLM::set_dropout_seed(std::optional<uint64_t> seed) {
+  if (!impl_->svd.dropout) return;
+  if (seed) impl_->svd.dropout->start(*seed);
+  else impl_->svd.dropout->stop();
+}
+
+Tensor CausalLM::svd_orthogonality() const {
+  if (impl_->svd.layers.empty()) throw InvalidArgument("the orthogonality regulariser needs SVD-LoRA adapters; this model has none");
+  at::Tensor total;
+  for (const auto& layer : impl_->svd.layers)
+    for (const at::Tensor& f : {layer->u(), layer->v()}) {
+      const at::Tensor gram = at::mm(f.t(), f);  // (r, r)   F^T F
+      const at::Tensor term = (gram - at::eye(gram.size(0), gram.options())).pow(2).sum();
+      total = total.defined() ? total + term : term;
+    }
+  return wrap(total);
+}
 
 void CausalLM::save_svd_lora(const std::string& file, const std::map<std::string, std::string>& extra) const {
   if (impl_->svd.layers.empty()) throw InvalidArgument("this model has no SVD-LoRA adapters to save");
@@ -697,6 +735,7 @@ void CausalLM::save_svd_lora(const std::string& file, const std::map<std::string
                                           {"m", std::to_string(o.preferences)},
                                           {"alpha", number_text(o.alpha)},
                                           {"init", o.init},
+                                          {"dropout", number_text(o.dropout)},
                                           {"targets", targets},
                                           {"layout", layout_name(config().layout)},
                                           {"fingerprint", fingerprint()}};
@@ -732,6 +771,8 @@ std::map<std::string, std::string> CausalLM::load_svd_lora(const std::string& fi
     o.preferences = std::stoll(field("m"));
     o.alpha = std::stod(field("alpha"));
     o.init = field("init");
+    // Files written before the option existed have no key: no dropout.
+    if (const auto it = meta.find("dropout"); it != meta.end()) o.dropout = std::stod(it->second);
     const json::Value targets = json::parse(field("targets"), file + " (targets)");
     for (const auto& t : targets.array) o.target_suffixes.push_back(t.string);
   } catch (const InvalidArgument&) {
@@ -740,6 +781,7 @@ std::map<std::string, std::string> CausalLM::load_svd_lora(const std::string& fi
     throw InvalidArgument(file + ": corrupt SVD-LoRA metadata: " + e.what());
   }
   check_svd_options(o);
+  const auto dropout = dropout_stream(o);
   // Every module's tensors are read and checked before the first is attached.
   const int64_t k = o.rank, r = o.rank + o.preferences;
   std::vector<std::pair<Linear*, std::shared_ptr<adapters::SvdLora>>> made;
@@ -754,16 +796,11 @@ std::map<std::string, std::string> CausalLM::load_svd_lora(const std::string& fi
       if (!at::isfinite(x).all().item<bool>()) throw InvalidArgument(file + ": tensor " + name + " holds non-finite values (corrupt file?)");
       t.push_back(x.clone().to(impl_->device));  // a copy, never a view of the mapping
     }
-    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, t[0], t[1], t[2], t[3], o.alpha));
+    made.emplace_back(l, std::make_shared<adapters::SvdLora>(l->name, t[0], t[1], t[2], t[3], o.alpha, dropout));
   }
   if (f.entries().size() != 4 * made.size())
     throw InvalidArgument(file + ": holds " + std::to_string(f.entries().size()) + " tensors, the targets need " + std::to_string(4 * made.size()));
-  impl_->svd.options = o;
-  for (auto& [l, layer] : made) {
-    l->adapter = layer;
-    impl_->adapters.push_back({l, layer});
-    impl_->svd.layers.push_back(layer);
-  }
+  impl_->attach_svd(made, o, dropout);
   return meta;
 }
 

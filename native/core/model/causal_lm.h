@@ -42,6 +42,10 @@ struct SvdLoraOptions {
   double alpha = 512;        // c = alpha / k (k, not k + m)
   uint64_t seed = 0;
   std::string init = "zeroDiag";  // zeroDiag: U, V ~ N(0, 0.02²), σ = s = 0 | kaiming (see the design doc §3)
+  // Inverted dropout on the adapter's input x (before x V; the frozen path never sees it), as
+  // peft's lora_dropout, in [0, 1). It acts only in the trainers' forward passes (see
+  // CausalLM::set_dropout_seed), never in generate, logits, log-probs or a DPO reference pass.
+  double dropout = 0;
 };
 
 // A token batch: ids (B, T) int64 and attention_mask (B, T) (1 = token, 0 = padding), either side.
@@ -147,10 +151,20 @@ class CausalLM {
   // per-row λ on merged adapters is an error, as is training them (loss/dpo_loss with backward).
   void set_preference(const Tensor& lambda);
   int64_t preference_dim() const;  // m, or 0 without SVD-LoRA
+  double svd_lora_dropout() const;  // SvdLoraOptions::dropout, or 0 without SVD-LoRA
+  // SVD-LoRA dropout acts while a seed is set, and then only in forward passes under grad mode,
+  // its masks drawn from that seed's stream; unset (the default), never. The trainers set one per
+  // micro-batch from (seed, step, micro-batch), so runs and resumes are reproducible, and unset it
+  // when they end. A no-op without SVD-LoRA dropout.
+  void set_dropout_seed(std::optional<uint64_t> seed);
+  // Σ over the SVD-LoRA modules of ‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F (AdaLoRA's orthogonality
+  // regulariser, I (r, r)): a scalar on the model's device, differentiable in U and V (its
+  // gradient is 4 U (UᵀU − I), and the same for V). Error without SVD-LoRA.
+  Tensor svd_orthogonality() const;
   // The adapters' tensors in safetensors, as parameter_names() gives them:
   // base_model.model.<module>.svd_lora_U (out, k+m), _V (in, k+m), _sigma (k), _s (1); λ is not
   // saved. Metadata: format "moalign.svd_lora", k, m, alpha, init, targets (a JSON list), layout
-  // ("gpt2" | "llama"), fingerprint, plus `extra` (e.g. objective names; reserved keys refused).
+  // ("gpt2" | "llama"), dropout, fingerprint, plus `extra` (e.g. objective names; reserved keys refused).
   // Written atomically.
   void save_svd_lora(const std::string& file, const std::map<std::string, std::string>& extra) const;
   // Attaches the adapters saved by save_svd_lora; refuses a file made for another base model

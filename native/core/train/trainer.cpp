@@ -80,6 +80,19 @@ int64_t label_tokens(const Example& e) {
   return n;
 }
 
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// The seed of micro-batch k of `step`'s random stream (dropout masks): independent of what came
+// before, so a resumed run draws what an uninterrupted one would.
+uint64_t stream_seed(uint64_t seed, int64_t step, int64_t k) {
+  return splitmix64(seed ^ splitmix64(static_cast<uint64_t>(step) * 0x10001ULL ^ splitmix64(static_cast<uint64_t>(k) + 0xd509)));
+}
+
 // Example order: a fresh seeded permutation per epoch (Fisher-Yates on mt19937_64, so the
 // order is the same on every platform); `cursor` counts examples consumed since step 0.
 class DataOrder {
@@ -232,6 +245,10 @@ struct Method {
   std::function<MicroResult(int64_t step, int64_t k, const std::vector<std::size_t>& rows, double scale)> micro_batch;
   // After the update of `step`, before its checkpoint: the method logs what it saw.
   std::function<void(int64_t step)> step_done;
+  // Once per optimiser step, after its micro-batches and before clipping: accumulates the
+  // gradients of a term that depends on the parameters only (not on the data) and returns its
+  // value, which the step's loss includes. Unset: none.
+  std::function<double()> step_regulariser;
   std::function<void(const StepStats&)> progress;
   // More state.json members (",\"key\":value..."), and reading them back on resume.
   std::function<std::string()> state_extra;
@@ -249,10 +266,17 @@ TrainReport run_training(model::CausalLM& model, std::size_t n_items, const Trai
   std::vector<at::Tensor> plain;
   for (const auto& [n, p] : params) plain.push_back(p);
 
+  // A checkpointed block draws its dropout masks again when it recomputes in backward, so the
+  // gradients would belong to other masks than the forward's.
+  if (o.activation_checkpointing && model.svd_lora_dropout() > 0)
+    throw InvalidArgument("SVD-LoRA dropout cannot be combined with activation checkpointing (the recomputed forward would draw other masks); turn one off");
   model.set_activation_checkpointing(o.activation_checkpointing);
   struct Restore {
     model::CausalLM& m;
-    ~Restore() { m.set_activation_checkpointing(false); }
+    ~Restore() {
+      m.set_activation_checkpointing(false);
+      m.set_dropout_seed(std::nullopt);  // no dropout outside training
+    }
   } restore{model};
   Resumed r;
   const bool checkpoints = !o.checkpoint_dir.empty();
@@ -279,10 +303,14 @@ TrainReport run_training(model::CausalLM& model, std::size_t n_items, const Trai
       for (int64_t j = 0; j < o.batch_size; ++j) rows[j] = order.at(cursor + j);
       cursor += o.batch_size;
       const Autocast autocast(o.autocast, device);
+      // Dropout masks from a stream of (seed, step, micro-batch): the same in a resumed run.
+      model.set_dropout_seed(stream_seed(o.seed, step, k));
       const MicroResult mr = method.micro_batch(step, k, rows, 1.0 / static_cast<double>(o.grad_accum));
       step_loss += mr.loss / static_cast<double>(o.grad_accum);
       report.tokens += mr.tokens;
     }
+    model.set_dropout_seed(std::nullopt);
+    if (method.step_regulariser) step_loss += method.step_regulariser();
     if (!std::isfinite(step_loss)) {
       std::string where = checkpoints && fs::exists(fs::path(o.checkpoint_dir) / "checkpoint") ? "; the last good checkpoint is in " + o.checkpoint_dir
                                                                                                : "";
@@ -329,13 +357,6 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 bool on_simplex(const std::vector<double>& v) {
   double sum = 0;
   for (double x : v) {
@@ -367,6 +388,9 @@ int64_t check_preference(model::CausalLM& model, const std::vector<PreferenceIte
   if (!(p.tche_smoothing >= 0 && std::isfinite(p.tche_smoothing))) throw InvalidArgument("tcheSmoothing must be a finite number >= 0");
   if (dpo && !model.has_adapters())
     throw InvalidArgument("DPO needs adapters (LoRA or SVD-LoRA): the reference model is this model with its adapters switched off");
+  if (!(p.orth_reg_weight >= 0 && std::isfinite(p.orth_reg_weight))) throw InvalidArgument("orthRegWeight must be a finite number >= 0");
+  if (p.orth_reg_weight > 0 && model.preference_dim() == 0)
+    throw InvalidArgument("orthRegWeight > 0 regularises SVD-LoRA's U and V, but this model has no SVD-LoRA adapters");
 
   const int64_t m = static_cast<int64_t>(data[0].labels.size());
   if (m == 0) throw InvalidArgument("item 0 has no labels: every item needs one label per objective (plain DPO: [1])");
@@ -547,6 +571,15 @@ PreferenceTrainReport train_preference(model::CausalLM& model, const std::vector
     (loss * scale).backward();
     return MicroResult{loss.item<double>(), tokens};
   };
+  // Exactly one w · Σ (‖UᵀU − I‖² + ‖VᵀV − I‖²) per optimiser step, whatever grad_accum is: the
+  // micro-batches' losses are averaged (each scaled 1 / grad_accum), the regulariser is added
+  // once, unscaled.
+  if (p.orth_reg_weight > 0)
+    method.step_regulariser = [&] {
+      const at::Tensor reg = aten(model.svd_orthogonality()) * p.orth_reg_weight;
+      reg.backward();
+      return reg.item<double>();
+    };
   method.step_done = [&](int64_t) {
     std::vector<double> mean(m);
     for (int64_t i = 0; i < m; ++i) mean[i] = loss_count[i] > 0 ? loss_sum[i] / loss_count[i] : std::nan("");

@@ -87,6 +87,11 @@ struct PreferenceTrainOptions {
   std::string lambda_per = "step";     // step | microbatch | sample (sample: ls only)
   double vertex_prob = 0.1;            // chance of a uniformly drawn one-hot λ instead of Dirichlet(1)
   std::vector<double> fixed_preference;  // set: this λ every step, no sampling (plain DPO: {1})
+  // w ≥ 0, SVD-LoRA only: adds w Σ_modules (‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) (AdaLoRA's orthogonality
+  // regulariser, I (r, r)) once to every optimiser step's loss, so its gradient 4w U (UᵀU − I)
+  // (and the same for V) joins the step's; the logged step loss includes it, the objective losses
+  // do not. 0: off (the design's default). > 0 without SVD-LoRA is an error.
+  double orth_reg_weight = 0;
 };
 
 struct PreferenceStepStats {
