@@ -3,6 +3,9 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/eye.h>
+#include <ATen/ops/mm.h>
 #include <ATen/ops/equal.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/randn.h>
@@ -25,6 +28,7 @@
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/model/soup.h"
+#include "core/train/trainer.h"
 #include "harness.h"
 
 using namespace moalign;
@@ -209,17 +213,23 @@ at::Tensor randn(std::vector<int64_t> shape, at::Generator& g, at::ScalarType dt
 // float64 (design §4): y = x W0^T + b + c ((x V) ⊙ D) U^T, D = [σ, s λ] per row. Non-zero σ and s,
 // so that every gradient is non-trivial; one λ for every row, then one λ per row; W0 stored as
 // nn.Linear's (out, in) and as GPT-2's Conv1D (in, out). W0 and b are leaves too: the layer runs
-// the frozen projection itself and must pass their gradients on when they are trained.
+// the frozen projection itself and must pass their gradients on when they are trained. With
+// dropout, a fixed inverted-dropout mask (keep = Bernoulli(1 - p) / (1 - p)) on the adapter's input:
+// the fused backward must use the forward's mask, for x (only the adapter's share) and for V.
 void svd_lora_gradcheck() {
   auto g = at::make_generator<at::CPUGeneratorImpl>(3);
   const int64_t B = 3, T = 4, in = 7, out = 5, k = 2, m = 3, r = k + m;
   const double c = 7.0 / k;  // not a power of two: no exact rescaling to hide behind
+  const double p_drop = 0.3;
+  for (const bool dropout : {false, true})
   for (const bool conv1d : {false, true}) {
     for (const int64_t R : {int64_t{1}, B}) {
       const at::Tensor x0 = randn({B, T, in}, g), w0 = randn(conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, g);
       const at::Tensor b0 = randn({out}, g), u0 = randn({out, r}, g), v0 = randn({in, r}, g), sigma0 = randn({k}, g), s0 = randn({1}, g);
       const at::Tensor lambda = at::softmax(randn({R, m}, g), 1);  // rows on the simplex
       const at::Tensor upstream = randn({B, T, out}, g);
+      const at::Tensor keep = dropout ? at::empty({B, T, in}, at::TensorOptions().dtype(at::kDouble)).bernoulli_(1 - p_drop, g) / (1 - p_drop)
+                                      : at::Tensor();  // (B, T, in) or none
       auto leaves = [&] {
         std::vector<at::Tensor> l;
         for (const at::Tensor& t : {x0, w0, b0, u0, v0, sigma0, s0}) l.push_back(t.clone().requires_grad_(true));
@@ -227,21 +237,22 @@ void svd_lora_gradcheck() {
       };
       // fused
       auto f = leaves();
-      const at::Tensor y_f = adapters::svd_lora_apply(f[0], adapters::FrozenProjection{f[1], f[2], conv1d}, f[3], f[4], f[5], f[6], lambda, c);
+      const at::Tensor y_f = adapters::svd_lora_apply(f[0], adapters::FrozenProjection{f[1], f[2], conv1d}, f[3], f[4], f[5], f[6], lambda, c, keep);
       (y_f * upstream).sum().backward();
       // unfused
       auto p = leaves();
       const at::Tensor D = at::cat({p[5].unsqueeze(0).expand({R, k}), p[6] * lambda}, 1).unsqueeze(1);  // (R, 1, r)
       const at::Tensor base = at::matmul(p[0], conv1d ? p[1] : p[1].t()) + p[2];
-      const at::Tensor y_p = base + at::matmul(at::matmul(p[0], p[4]) * D, p[3].t()) * c;
+      const at::Tensor x_adapter = dropout ? p[0] * keep : p[0];  // the frozen path sees x itself
+      const at::Tensor y_p = base + at::matmul(at::matmul(x_adapter, p[4]) * D, p[3].t()) * c;
       (y_p * upstream).sum().backward();
       CHECK((y_f - y_p).abs().max().item<double>() < 1e-12);
       const char* names[] = {"x", "W0", "b", "U", "V", "sigma", "s"};
       for (int i = 0; i < 7; ++i) {
         const at::Tensor a = f[i].grad(), e = p[i].grad();
         const double err = (a - e).abs().max().item<double>() / e.abs().max().item<double>();
-        std::printf("SVD-LoRA gradient of %s, %lld preference rows, %s: relative error %.1e\n", names[i], static_cast<long long>(R),
-                    conv1d ? "Conv1D" : "Linear", err);
+        std::printf("SVD-LoRA gradient of %s, %lld preference rows, %s%s: relative error %.1e\n", names[i], static_cast<long long>(R),
+                    conv1d ? "Conv1D" : "Linear", dropout ? ", dropout" : "", err);
         CHECK(e.abs().max().item<double>() > 1e-3);  // non-trivial
         CHECK(err < 1e-12);
       }
@@ -546,6 +557,142 @@ void svd_lora_save_load() {
   CHECK(l32.fingerprint() != fp);
 }
 
+// ---- SVD-LoRA dropout and the orthogonality regulariser
+
+// Dropout acts only while a seed is set and under grad mode: logits and a no-seed loss equal the
+// dropout-free model's; a seed gives a reproducible, different loss; the option survives save/load.
+void svd_lora_dropout() {
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 3, 7, 11, 200}, at::TensorOptions().dtype(at::kLong)).view({2, 4});
+  const model::Batch batch{wrap(ids), {}};
+  const model::LoadOptions load{"float32", device(), {}};
+  auto make = [&](double p) {
+    auto lm = std::make_unique<model::CausalLM>(fixtures() + "/gpt2", config_for("gpt2"), load);
+    model::SvdLoraOptions o = svd_options(kSvdCases[0]);
+    o.dropout = p;
+    lm->add_svd_lora(o);
+    randomise_svd(*lm, 13);
+    lm->set_preference(prefs({0.2, 0.3, 0.5}, 3));
+    return lm;
+  };
+  auto plain = make(0), dropped = make(0.5);
+  CHECK(dropped->svd_lora_dropout() == 0.5);
+  const double want = plain->loss(batch, wrap(ids), false);
+  CHECK(at::equal(aten(plain->logits(batch)), aten(dropped->logits(batch))));
+  CHECK(dropped->loss(batch, wrap(ids), false) == want);  // grad mode on, but no seed: no dropout
+  dropped->set_dropout_seed(7);
+  const double a = dropped->loss(batch, wrap(ids), false);
+  CHECK(at::equal(aten(plain->logits(batch)), aten(dropped->logits(batch))));  // no grad: no dropout, seed or not
+  {
+    at::NoGradGuard no_grad;
+    CHECK(dropped->loss(batch, wrap(ids), false) == want);
+  }
+  dropped->set_dropout_seed(7);
+  CHECK(dropped->loss(batch, wrap(ids), false) == a);  // reproducible
+  dropped->set_dropout_seed(8);
+  const double b = dropped->loss(batch, wrap(ids), false);
+  std::printf("loss without dropout %.6f, with seed 7 %.6f, seed 8 %.6f\n", want, a, b);
+  CHECK(a != want && b != a);
+  dropped->set_dropout_seed(std::nullopt);
+  CHECK(dropped->loss(batch, wrap(ids), false) == want);
+  model::SvdLoraOptions bad = svd_options(kSvdCases[0]);
+  bad.dropout = 1;
+  model::CausalLM other(fixtures() + "/gpt2", config_for("gpt2"), load);
+  CHECK(expect_throw<InvalidArgument>([&] { other.add_svd_lora(bad); }).find("dropout must lie in [0, 1)") != std::string::npos);
+
+  const auto dir = std::filesystem::temp_directory_path() / "moalign-svd-dropout-test";
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "adapter.safetensors").string();
+  dropped->save_svd_lora(file, {});
+  model::CausalLM again(fixtures() + "/gpt2", config_for("gpt2"), load);
+  CHECK(again.load_svd_lora(file).at("dropout") == "0.5");
+  CHECK(again.svd_lora_dropout() == 0.5);
+  std::filesystem::remove_all(dir);
+
+  // a recomputed (checkpointed) forward would draw other masks than the first
+  std::vector<train::PreferenceItem> data{{{{5, 17, 42, 99}, {-100, 17, 42, 99}}, {}, {1, 0, 1}}};
+  train::PreferenceTrainOptions t;
+  t.objective = "sft";
+  t.base.steps = 1;
+  t.base.batch_size = 1;
+  t.base.activation_checkpointing = true;
+  CHECK(expect_throw<InvalidArgument>([&] { train::train_preference(*dropped, data, t, nullptr, nullptr); }).find("activation checkpointing") !=
+        std::string::npos);
+}
+
+// orthRegWeight w > 0 must reach the gradient (peft#432: a regulariser computed and never added).
+// One AdamW step from the same start with w = 0 and w > 0, no clipping or decay: the first step
+// moves θ by lr g / (|g| + eps), so each run's gradient g is read back exactly from the move, and
+// the two must differ by the analytic 4w U (UᵀU − I) (the same for V); the logged step losses by
+// w Σ (‖UᵀU − I‖² + ‖VᵀV − I‖²). Two micro-batches: the term is added once, not per micro-batch.
+void svd_lora_orth_reg() {
+  model::CausalLM lm(fixtures() + "/gpt2", config_for("gpt2"), model::LoadOptions{"float32", device(), {}});
+  lm.add_svd_lora(svd_options(kSvdCases[0]));
+  randomise_svd(lm, 21);  // σ, s ≠ 0: the task's gradient of U and V is not zero either
+  std::vector<std::pair<std::string, at::Tensor>> start;
+  for (const auto& name : lm.parameter_names(true)) start.emplace_back(name, aten(lm.parameter(name)).detach().clone());
+  const std::vector<train::PreferenceItem> data{{{{5, 17, 42, 99, 3}, {-100, -100, 42, 99, 3}}, {}, {1, 0, 0.5}},
+                                                {{{7, 11, 200, 64}, {-100, 11, 200, 64}}, {}, {0, 1, 1}},
+                                                {{{1, 2, 30, 9, 8}, {-100, -100, -100, 9, 8}}, {}, {1, 1, 0}}};
+  train::PreferenceTrainOptions t;
+  t.objective = "sft";
+  t.fixed_preference = {0.2, 0.3, 0.5};
+  t.base.steps = 1;
+  t.base.batch_size = 2;
+  t.base.grad_accum = 2;
+  t.base.lr = 0.05;
+  t.base.schedule = "constant";
+  t.base.max_grad_norm = 0;
+  t.base.weight_decay = 0;
+  t.base.eps = 1;
+  const double w = 0.3;
+  const double reg0 = aten(lm.svd_orthogonality()).item<double>();
+
+  // The gradient of every trainable tensor in one step from `start`, and the step's loss.
+  auto one_step = [&](double weight) {
+    {
+      at::NoGradGuard no_grad;
+      for (const auto& [name, t0] : start) aten(lm.parameter(name)).copy_(t0);
+    }
+    t.orth_reg_weight = weight;
+    const double loss = train::train_preference(lm, data, t, nullptr, nullptr).train.losses.at(0);
+    std::map<std::string, at::Tensor> grads;
+    for (const auto& [name, t0] : start) {
+      const at::Tensor a = (t0.to(at::kDouble) - aten(lm.parameter(name)).detach().to(at::kDouble)) / t.base.lr;  // g / (|g| + eps)
+      grads[name] = a * t.base.eps / (1 - a.abs());
+    }
+    return std::make_pair(loss, grads);
+  };
+  const auto [loss0, g0] = one_step(0);
+  const auto [loss1, g1] = one_step(w);
+  std::printf("step loss %.9f without, %.9f with the regulariser; w·reg %.9f\n", loss0, loss1, w * reg0);
+  CHECK(std::abs((loss1 - loss0) - w * reg0) < 1e-5 * std::max(1.0, w * reg0));
+  double worst = 0;
+  int factors = 0;
+  for (const auto& [name, t0] : start) {
+    const bool factor = name.find("svd_lora_U") != std::string::npos || name.find("svd_lora_V") != std::string::npos;
+    const at::Tensor diff = g1.at(name) - g0.at(name);
+    if (!factor) {
+      CHECK(diff.abs().max().item<double>() < 1e-6);  // σ and s: untouched by the regulariser
+      continue;
+    }
+    ++factors;
+    const at::Tensor f = t0.to(at::kDouble).cpu();                                                        // (d, r)
+    const at::Tensor want = 4 * w * at::mm(f, at::mm(f.t(), f) - at::eye(f.size(1), f.options()));  // (d, r)
+    const double err = (diff.cpu() - want).abs().max().item<double>() / want.abs().max().item<double>();
+    worst = std::max(worst, err);
+    CHECK(g0.at(name).abs().max().item<double>() > 1e-4);  // the task's gradient is there too
+  }
+  std::printf("%d U/V tensors: gradient difference vs 4w F(FᵀF - I), worst relative error %.1e\n", factors, worst);
+  CHECK(factors > 0 && worst < 1e-4);
+
+  // no SVD-LoRA: refused, not ignored
+  model::CausalLM lora(fixtures() + "/gpt2", config_for("gpt2"), model::LoadOptions{"float32", device(), {}});
+  lora.add_lora(model::LoraOptions{{"attn.c_attn"}, 2, 4, 0});
+  t.fixed_preference = {1};
+  const std::vector<train::PreferenceItem> single{{{{5, 17, 42, 99}, {-100, 17, 42, 99}}, {}, {1}}};
+  CHECK(expect_throw<InvalidArgument>([&] { train::train_preference(lora, single, t, nullptr, nullptr); }).find("no SVD-LoRA") != std::string::npos);
+}
+
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
@@ -554,6 +701,8 @@ const std::map<std::string, std::function<void()>>& engine_test_cases() {
                                                                        {"svd_lora_gradcheck", svd_lora_gradcheck},
                                                                        {"svd_lora_model", svd_lora_model},
                                                                        {"svd_lora_generate", svd_lora_generate},
-                                                                       {"svd_lora_save_load", svd_lora_save_load}};
+                                                                       {"svd_lora_save_load", svd_lora_save_load},
+                                                                       {"svd_lora_dropout", svd_lora_dropout},
+                                                                       {"svd_lora_orth_reg", svd_lora_orth_reg}};
   return cases;
 }
