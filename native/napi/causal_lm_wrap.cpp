@@ -67,6 +67,7 @@ model::SvdLoraOptions to_svd_lora(const Napi::Object& o) {
   l.alpha = option_number(o, "alpha", 512);
   l.seed = static_cast<uint64_t>(option_number(o, "seed", 0));
   l.init = option_string(o, "init", "zeroDiag");
+  l.dropout = option_number(o, "dropout", 0);
   return l;
 }
 

@@ -160,6 +160,7 @@ Napi::Value train_preference(const Napi::CallbackInfo& info) {
     options.lambda_per = option_string(o, "lambdaPer", "step");
     options.vertex_prob = option_number(o, "vertexProb", 0.1);
     options.fixed_preference = option_numbers(o, "fixedPreference");
+    options.orth_reg_weight = option_number(o, "orthRegWeight", 0);
     CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 5 ? info[5] : env.Undefined());
     return Napi::Value(PromiseWorker<train::PreferenceTrainReport>::start_reporting(
         env,

@@ -104,7 +104,7 @@ describe('SVD-LoRA', () => {
 
     using again = await CausalLM.load(gpt2Dir);
     const info = again.loadSvdLora(file);
-    expect(info).toEqual({ k: 2, m: 3, alpha: 8, targetModules: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], objectives: ['helpful', 'harmless', 'concise'], fingerprint: fp, init: 'zeroDiag' });
+    expect(info).toEqual({ k: 2, m: 3, alpha: 8, targetModules: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], objectives: ['helpful', 'harmless', 'concise'], fingerprint: fp, init: 'zeroDiag', dropout: 0 });
     again.setPreference([[1, 0, 0], [0.2, 0.3, 0.5], [0, 0, 1]]);
     expect(logits(again)).toEqual(want);
 

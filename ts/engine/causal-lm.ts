@@ -49,6 +49,11 @@ export interface SvdLoraConfig {
   /** 'zeroDiag' (default: U, V ~ N(0, 0.02²), σ = s = 0) or 'kaiming' (V Kaiming-uniform, U = 0,
    *  σ ~ N(0, 0.02²), s ~ N(0, 0.5²)). Both start at the base model for every λ. */
   init?: 'zeroDiag' | 'kaiming';
+  /** Inverted dropout on each adapter's input x (before x·V; the frozen path never sees it), as
+   *  peft's lora_dropout, in [0, 1). It acts only inside the trainers (fitSft / fitPreference /
+   *  fitDpo), its masks seeded from the trainer's seed per micro-batch; never in generate, logits
+   *  or log-probs. Saved in the adapter file. Default 0. Not with activation checkpointing. */
+  dropout?: number;
 }
 
 /** What an SVD-LoRA file holds besides its tensors (saveSvdLora / loadSvdLora). */
@@ -62,6 +67,8 @@ export interface SvdLoraInfo {
   /** The base model's fingerprint the adapter was trained on. */
   fingerprint: string;
   init: 'zeroDiag' | 'kaiming';
+  /** The adapter-input dropout it was trained with (0 for files written before the option). */
+  dropout: number;
 }
 
 /** One preference λ (m entries on the simplex), or one per row / prompt. */
@@ -286,8 +293,10 @@ export class CausalLM extends LoadedModel {
   addSvdLora(config: SvdLoraConfig): void {
     if (!Number.isInteger(config.m) || config.m < 1) throw new RangeError(`SVD-LoRA: m (the number of objectives) must be an integer >= 1, got ${config.m}`);
     const targets = config.targetModules ?? defaultSvdLoraTargets(this.info.config.layout);
-    this.native.addSvdLora({ targets, m: config.m, k: config.k ?? 8, alpha: config.alpha ?? 512, seed: config.seed ?? 0, init: config.init ?? 'zeroDiag' });
-    this.svd = { k: config.k ?? 8, m: config.m, alpha: config.alpha ?? 512, targetModules: targets, objectives: [], fingerprint: '', init: config.init ?? 'zeroDiag' };
+    const dropout = config.dropout ?? 0;
+    if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`SVD-LoRA: dropout must lie in [0, 1), got ${dropout}`);
+    this.native.addSvdLora({ targets, m: config.m, k: config.k ?? 8, alpha: config.alpha ?? 512, seed: config.seed ?? 0, init: config.init ?? 'zeroDiag', dropout });
+    this.svd = { k: config.k ?? 8, m: config.m, alpha: config.alpha ?? 512, targetModules: targets, objectives: [], fingerprint: '', init: config.init ?? 'zeroDiag', dropout };
   }
 
   /** m, the preference dimension, or 0 without SVD-LoRA. */
@@ -304,7 +313,7 @@ export class CausalLM extends LoadedModel {
     this.native.setPreference(Float64Array.from(rows.flat()), this.svd.m);
   }
 
-  /** Writes the SVD-LoRA adapters (safetensors, atomically) with k, m, alpha, targets, init, the
+  /** Writes the SVD-LoRA adapters (safetensors, atomically) with k, m, alpha, targets, init, dropout, the
    *  layout, the base model's fingerprint and the objective names in the metadata. */
   saveSvdLora(file: string, meta: { objectives: string[] }): void {
     if (!this.svd) throw new Error('this model has no SVD-LoRA adapters to save');
@@ -326,6 +335,7 @@ export class CausalLM extends LoadedModel {
       objectives,
       fingerprint: meta.fingerprint,
       init: meta.init as SvdLoraInfo['init'],
+      dropout: meta.dropout === undefined ? 0 : Number(meta.dropout),
     };
     this.svd = info;
     return info;

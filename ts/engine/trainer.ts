@@ -46,7 +46,7 @@ export interface PreferenceItem {
 /** How the m objective losses are formed and aggregated; defaults on NativePreferenceOptions. */
 export type PreferenceOptions = Pick<
   NativePreferenceOptions,
-  'dpoBeta' | 'aggregation' | 'tcheIdeal' | 'tcheSmoothing' | 'lambdaPer' | 'vertexProb' | 'fixedPreference'
+  'dpoBeta' | 'aggregation' | 'tcheIdeal' | 'tcheSmoothing' | 'lambdaPer' | 'vertexProb' | 'fixedPreference' | 'orthRegWeight'
 > & { objective: 'dpo' | 'sft' };
 
 export type PreferenceProgress = TrainProgress & { lambda: number[]; objectiveLosses: number[] };

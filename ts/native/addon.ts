@@ -178,6 +178,8 @@ export interface NativeSvdLoraOptions {
   seed?: number;
   /** 'zeroDiag' (default: U, V ~ N(0, 0.02²), σ = s = 0) or 'kaiming'. */
   init?: 'zeroDiag' | 'kaiming';
+  /** Inverted dropout on the adapter's input, in [0, 1), in the trainers only. Default 0. */
+  dropout?: number;
 }
 
 /** Preference rows, flat and row-major: values.length = rows · m. */
@@ -349,6 +351,10 @@ export interface NativePreferenceOptions extends NativeTrainOptions {
   vertexProb?: number;
   /** This λ (on the simplex, length m) every step instead of sampling. */
   fixedPreference?: number[];
+  /** w ≥ 0 (SVD-LoRA only): adds w · Σ_modules (‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) once per optimiser
+   *  step to the loss (AdaLoRA's orthogonality regulariser; gradient 4w·U(UᵀU − I), same for V).
+   *  The logged step loss includes it, the objective losses do not. Default 0 (off). */
+  orthRegWeight?: number;
 }
 
 /** Token rows in CSR layout: ids and labels share offsets; label -100 = no loss. */

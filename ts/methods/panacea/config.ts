@@ -14,6 +14,8 @@ export const svdLoraConfig = z
     targets: z.array(z.string().min(1)).min(1).optional(),
     /** "zeroDiag" (U, V ~ N(0, 0.02²), σ = s = 0: the model starts at the base) or "kaiming" (§3). */
     init: z.enum(['zeroDiag', 'kaiming']).default('zeroDiag'),
+    /** Inverted dropout on each adapter's input during training only (peft's lora_dropout), in [0, 1). Default 0 (§2.1). */
+    dropout: z.number().min(0).lt(1).default(0),
   })
   .prefault({});
 export type SvdLoraSettings = z.output<typeof svdLoraConfig>;
@@ -60,6 +62,11 @@ export const panaceaConfig = z
     vertexProb: z.number().min(0).max(1).default(0.1),
     /** DPO's β. Default 0.1. */
     dpoBeta: z.number().positive().default(0.1),
+    /**
+     * w ≥ 0: adds w · Σ over the adapted matrices of (‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) once to every
+     * optimiser step's loss (AdaLoRA's orthogonality regulariser, I (k+m, k+m)). Default 0: off (§2.1).
+     */
+    orthRegWeight: z.number().nonnegative().default(0),
     /** DPO pairs: every two responses to one prompt, a label per objective. */
     pairs: z
       .object({

@@ -45,6 +45,8 @@ export interface PanaceaTrainOptions {
   lambdaPer?: 'step' | 'microbatch' | 'sample';
   vertexProb?: number;
   dpoBeta?: number;
+  /** w · Σ (‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F) added once per step (AdaLoRA's orthogonality regulariser). Default 0: off. */
+  orthRegWeight?: number;
   adapter?: Partial<SvdLoraSettings>;
   training?: Partial<PanaceaTrainingConfig>;
   /** A folder for checkpoints; a run with the same options continues from it. */
@@ -78,8 +80,8 @@ export class Panacea implements Disposable {
       if (item.labels.length !== m) throw new RangeError(`Panacea: item ${i} has ${item.labels.length} labels for ${m} objectives (${o.objectives.join(', ')})`);
     });
     const t = { ...TRAINING_DEFAULTS, ...o.training };
-    const a = { k: 8, alpha: 512, init: 'zeroDiag' as const, ...o.adapter };
-    o.model.addSvdLora({ m, k: a.k, alpha: a.alpha, ...(a.targets !== undefined && { targetModules: a.targets }), init: a.init, seed: t.seed });
+    const a = { k: 8, alpha: 512, init: 'zeroDiag' as const, dropout: 0, ...o.adapter };
+    o.model.addSvdLora({ m, k: a.k, alpha: a.alpha, ...(a.targets !== undefined && { targetModules: a.targets }), init: a.init, dropout: a.dropout, seed: t.seed });
     const options: PreferenceOptions = {
       objective: o.objective ?? (o.data.every((d) => d.rejected !== undefined) ? 'dpo' : 'sft'),
       aggregation: o.aggregation ?? 'ls',
@@ -88,6 +90,7 @@ export class Panacea implements Disposable {
       lambdaPer: o.lambdaPer ?? 'step',
       vertexProb: o.vertexProb ?? 0.1,
       dpoBeta: o.dpoBeta ?? 0.1,
+      orthRegWeight: o.orthRegWeight ?? 0,
     };
     const trainer = new Trainer(o.model, {
       steps: t.steps,
@@ -196,6 +199,7 @@ export class PanaceaRun {
         lambdaPer: c.lambdaPer,
         vertexProb: c.vertexProb,
         dpoBeta: c.dpoBeta,
+        orthRegWeight: c.orthRegWeight,
         adapter: c.adapter,
         training: c.training,
         checkpointDir: run.path(CHECKPOINT_DIR),
@@ -207,7 +211,7 @@ export class PanaceaRun {
       const r = panacea.report!;
       await writeTextAtomic(
         run.path(PANACEA_TRAINING),
-        `${JSON.stringify({ objective, aggregation: c.aggregation, objectives: inputs.objectives, adapter, data, lambdas: r.lambdas, objectiveLosses: r.objectiveLosses, missingObjectiveEvents: r.missingObjectiveEvents }, null, 1)}\n`,
+        `${JSON.stringify({ objective, aggregation: c.aggregation, orthRegWeight: c.orthRegWeight, objectives: inputs.objectives, adapter, data, lambdas: r.lambdas, objectiveLosses: r.objectiveLosses, missingObjectiveEvents: r.missingObjectiveEvents }, null, 1)}\n`,
       );
       // the losses last: their file is the mark writeTrainCurves reads
       await writeTextAtomic(run.path(`panacea/${LOSSES_FILE}`), `${JSON.stringify(Array.from(r.losses))}\n`);
