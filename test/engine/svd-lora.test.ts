@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureModelDir } from '../helpers/engine-fixtures.js';
-import { CausalLM, preferenceRows, tokenBatch } from '../../ts/engine/index.js';
+import { CausalLM, preferenceRows, tokenBatch, Trainer } from '../../ts/engine/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-svd-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -117,6 +117,48 @@ describe('SVD-LoRA', () => {
     using fresh = await CausalLM.load(gpt2Dir);
     expect(() => fresh.loadSvdLora(join(tmp, 'short.safetensors'))).toThrow(/truncated/);
     expect(fresh.hasAdapter).toBe(false);
+  });
+
+  // The maths (dropout's masks, the regulariser's gradient) is checked in C++ (svd_lora_dropout,
+  // svd_lora_orth_reg); here the options' path through TS.
+  it('dropout is saved with the adapter; orthRegWeight adds w·Σ(‖UᵀU − I‖² + ‖VᵀV − I‖²) to the step loss, and needs SVD-LoRA', async () => {
+    using lm = await CausalLM.load(gpt2Dir);
+    expect(() => lm.addSvdLora({ m: 2, k: 2, dropout: 1 })).toThrow(/dropout must lie in \[0, 1\)/);
+    lm.addSvdLora({ m: 2, k: 2, alpha: 8, seed: 1, dropout: 0.25 });
+    const file = join(tmp, 'dropout', 'adapter.safetensors');
+    lm.saveSvdLora(file, { objectives: ['a', 'b'] });
+    using again = await CausalLM.load(gpt2Dir);
+    expect(again.loadSvdLora(file).dropout).toBe(0.25);
+
+    // the same start, one step, with w = 0 and w = 0.5: the step losses differ by w·reg0
+    randomise(again, 4);
+    const start = new Map(again.native.parameterNames(true).map((n) => [n, Float32Array.from(again.native.parameter(n).toArray() as Float32Array)]));
+    let reg0 = 0;  // Σ ‖FᵀF − I‖²_F over every U (out, r) and V (in, r), in float64
+    for (const [name, f] of start) {
+      if (!name.endsWith('svd_lora_U') && !name.endsWith('svd_lora_V')) continue;
+      const r = 4;
+      const rows = f.length / r;
+      for (let i = 0; i < r; i++)
+        for (let j = 0; j < r; j++) {
+          let g = 0;
+          for (let t = 0; t < rows; t++) g += f[t * r + i] * f[t * r + j];
+          reg0 += (g - (i === j ? 1 : 0)) ** 2;
+        }
+    }
+    const items = [{ prompt: 'Say hi: ', chosen: 'hi there', labels: [1, 0.5] }, { prompt: 'Count: ', chosen: 'one two', labels: [0, 1] }];
+    const stepLoss = async (orthRegWeight: number) => {
+      for (const [name, f] of start) (again.native.parameter(name).toArray() as Float32Array).set(f);
+      const trainer = new Trainer(again, { steps: 1, batchSize: 2, lr: 1e-3, seed: 3 });
+      return (await trainer.fitPreference(items, { objective: 'sft', fixedPreference: [0.3, 0.7], orthRegWeight })).losses[0];
+    };
+    const plain = await stepLoss(0);
+    const regularised = await stepLoss(0.5);
+    expect(regularised - plain).toBeCloseTo(0.5 * reg0, 3);
+
+    using lora = await CausalLM.load(gpt2Dir);
+    lora.addLora({ targets: ['attn.c_attn'], rank: 2 });
+    await expect(new Trainer(lora, { steps: 1, batchSize: 1 }).fitPreference([{ prompt: 'Say hi: ', chosen: 'hi', labels: [1] }], { objective: 'sft', orthRegWeight: 0.1 }))
+      .rejects.toThrow(/no SVD-LoRA/);
   });
 
   it('the fingerprint is the same for float32 and bfloat16 loads of one checkpoint', async () => {
