@@ -128,3 +128,20 @@ def time_calls(fn, repeats: int, repeat_seconds: float, budget_seconds: float, e
             value = fn()
         samples.append((time.perf_counter() - start) * 1e3 / calls)
     return {"ms": summary(samples), "calls": calls, "repeats": repeats}, value
+
+
+def answer_actions(script: str, actions: dict, case=None) -> None:
+    """The main of a baseline script: inside the transformers venv, the JSON config (file argument or
+    stdin) names an action of `actions` to run; with `case`, `--case` runs one case from stdin instead.
+    The result goes to stdout as one JSON line."""
+    ensure_transformers_venv(script)
+    if case is not None and sys.argv[1:] == ["--case"]:
+        result = case(json.loads(sys.stdin.read()))
+    else:
+        config = json.loads(Path(sys.argv[1]).read_text() if len(sys.argv) > 1 else sys.stdin.read())
+        action = actions.get(config.get("action"))
+        if action is None:
+            raise SystemExit(f"unknown action {config.get('action')!r} ({' | '.join(actions)})")
+        result = action(config)
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")

@@ -74,7 +74,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchvenv import ensure_transformers_venv, hf_versions, log, summary
+from benchvenv import answer_actions, hf_versions, log, summary
 
 # ---------------------------------------------------------------- measurements
 
@@ -229,21 +229,7 @@ def run_all(config: dict) -> dict:
 
 
 def main() -> None:
-    ensure_transformers_venv(__file__)
-    if sys.argv[1:] == ["--case"]:
-        result = run_case(json.loads(sys.stdin.read()))
-    else:
-        config = json.loads(Path(sys.argv[1]).read_text() if len(sys.argv) > 1 else sys.stdin.read())
-        action = config.get("action")
-        if action == "prepare":
-            result = prepare(config)
-        elif action == "run":
-            result = run_all(config)
-        else:
-            raise SystemExit(f"unknown action {action!r} (prepare | run)")
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-
+    answer_actions(__file__, {"prepare": prepare, "run": run_all}, case=run_case)
 
 if __name__ == "__main__":
     main()

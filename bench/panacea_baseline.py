@@ -43,12 +43,10 @@ Two actions, chosen by the config's "action":
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 
-from benchvenv import ensure_transformers_venv, hf_versions, log, summary
+from benchvenv import answer_actions, hf_versions, log, summary
 
 VOCAB = 256  # the block never sees the embeddings: any vocabulary will do
 
@@ -148,18 +146,7 @@ def run(config: dict) -> dict:
 
 
 def main() -> None:
-    ensure_transformers_venv(__file__)
-    config = json.loads(Path(sys.argv[1]).read_text() if len(sys.argv) > 1 else sys.stdin.read())
-    action = config.get("action")
-    if action == "prepare":
-        result = prepare(config)
-    elif action == "run":
-        result = run(config)
-    else:
-        raise SystemExit(f"unknown action {action!r} (prepare | run)")
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-
+    answer_actions(__file__, {"prepare": prepare, "run": run})
 
 if __name__ == "__main__":
     main()
