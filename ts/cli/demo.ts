@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { nonNegativeInt } from './engine-common.js';
 import { onInterrupt } from './interrupt.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
@@ -8,6 +9,7 @@ interface DemoCliOptions {
   quick: boolean;
   gpu: boolean;
   overwrite: boolean;
+  seed: number;
 }
 
 export function registerDemo(program: Command): void {
@@ -21,6 +23,7 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--objectives <n>', '2: positivity, fidelity; 3: + conciseness').choices(['2', '3']).default('2'))
     .option('--quick', 'a first look in a few minutes: a smaller model, task and training, 5 preferences', false)
     .option('--gpu', 'use CUDA when libtorch has it', false)
+    .option('--seed <n>', 'the training seed of every method (the task and the decoding seeds stay fixed); use another --out per seed', nonNegativeInt, 0)
     .option('--overwrite', 'replace a task or run folder in --out that was built with other settings', false)
     .action(async (opts: DemoCliOptions) => {
       const { runDemo } = await import('../demo/demo.js');
@@ -43,7 +46,7 @@ export function registerDemo(program: Command): void {
       const started = Date.now();
       try {
         const result = await runDemo(
-          { out: opts.out, objectives: Number(opts.objectives) as 2 | 3, quick: opts.quick, gpu: opts.gpu, overwrite: opts.overwrite },
+          { out: opts.out, objectives: Number(opts.objectives) as 2 | 3, quick: opts.quick, gpu: opts.gpu, overwrite: opts.overwrite, seed: opts.seed },
           {
             signal: interrupt.signal,
             onEvent: (e) => {

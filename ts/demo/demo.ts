@@ -29,6 +29,12 @@ export interface DemoOptions {
   gpu?: boolean;
   /** Replace task and run folders built with other settings (default: refuse them). */
   overwrite?: boolean;
+  /**
+   * The training seed of every method (data order, adapter initialisation, Panacea's λ draws).
+   * Default 0. The task and the evaluation's decoding seeds stay the same, so two seeds compare
+   * the methods' spread, not the task's.
+   */
+  seed?: number;
   /** The methods to run, in order. Default all five. */
   methods?: DemoMethod[];
 }
@@ -55,8 +61,14 @@ const QUICK_TASK: Partial<TaskSettings> = {
   },
 };
 
-/** Per-method settings on top of each method's built-in-task defaults; --quick trims them. */
-function methodConfig(method: DemoMethod, task: string, quick: boolean, objectives: 2 | 3): Record<string, unknown> {
+/** Per-method settings on top of each method's built-in-task defaults; --quick trims them; a seed other than 0 sets every training seed. */
+export function methodConfig(method: DemoMethod, task: string, quick: boolean, objectives: 2 | 3, seed: number): Record<string, unknown> {
+  const config = sizedConfig(method, task, quick, objectives);
+  if (seed === 0) return config; // the configs (and run folders) of the default seed stay as they were
+  return { ...config, training: { ...(config.training as object | undefined), seed } };
+}
+
+function sizedConfig(method: DemoMethod, task: string, quick: boolean, objectives: 2 | 3): Record<string, unknown> {
   if (!quick) return { task };
   // 5 preferences for 2 objectives; the 6 corners and edge midpoints for 3
   const base = { task, preferences: objectives === 2 ? 'grid:5' : 'dasDennis:2', evaluation: { limit: 60 } };
@@ -107,6 +119,8 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
   const quick = options.quick ?? false;
   const objectives = options.objectives ?? 2;
   const methods = options.methods ?? [...DEMO_METHODS];
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be an integer >= 0, got ${seed}`);
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Record<string, number> = {};
   if (options.gpu) {
@@ -132,7 +146,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
     const dir = join(out, 'runs', method);
     emit({ kind: 'part', part: method, message: `${method}: training and evaluating` });
     t0 = Date.now();
-    await methodRun(method, methodConfig(method, taskDir, quick, objectives), dir, { overwrite: options.overwrite }).runAll({
+    await methodRun(method, methodConfig(method, taskDir, quick, objectives, seed), dir, { overwrite: options.overwrite }).runAll({
       signal: hooks.signal,
       onProgress: (e) => {
         if (e.kind === 'step') emit({ kind: 'step', part: method, message: e.message });
