@@ -30,6 +30,7 @@
 #include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
 #include "core/errors.h"
+#include "core/simplex.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/model/transformer.h"
@@ -65,18 +66,8 @@ at::Tensor simplex_rows(const at::Tensor& lambda, int64_t m) {
   if (rows.size(1) != m)
     throw InvalidArgument("a preference needs m = " + std::to_string(m) + " values (one per objective), got " + std::to_string(rows.size(1)));
   const double* p = rows.data_ptr<double>();
-  for (int64_t b = 0; b < rows.size(0); ++b) {
-    const std::string row = "preference row " + std::to_string(b);
-    double sum = 0;
-    for (int64_t i = 0; i < m; ++i) {
-      const double v = p[b * m + i];
-      if (!std::isfinite(v)) throw InvalidArgument(row + ": value " + std::to_string(i) + " is not finite");
-      if (v < -1e-6) throw InvalidArgument(row + ": value " + std::to_string(i) + " is negative (" + std::to_string(v) + ")");
-      sum += v;
-    }
-    if (std::abs(sum - 1) > 1e-6)
-      throw InvalidArgument(row + " sums to " + std::to_string(sum) + ", not 1: a preference lies on the simplex");
-  }
+  for (int64_t b = 0; b < rows.size(0); ++b)
+    if (const std::string problem = simplex_problem(p + b * m, m); !problem.empty()) throw InvalidArgument("preference row " + std::to_string(b) + problem);
   return rows;
 }
 
@@ -93,6 +84,15 @@ struct CausalLM::Impl {
     std::shared_ptr<adapters::Adapter> adapter;
   };
   std::vector<Attached> adapters;
+
+  // Every adapter tensor under its peft name, base_model.model.<module>.<tensor>: what
+  // parameter_names lists, parameter finds, and the adapter files hold.
+  std::vector<std::pair<std::string, at::Tensor>> adapter_tensors() const {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (const auto& a : adapters)
+      for (const auto& [n, t] : a.adapter->parameters()) out.emplace_back(kPeftPrefix + a.linear->name + "." + n, t);
+    return out;
+  }
   // Panacea's SVD-LoRA, when attached: the same adapters as above, typed, and their options.
   struct Svd {
     std::vector<std::shared_ptr<adapters::SvdLora>> layers;
@@ -498,18 +498,16 @@ std::vector<std::string> CausalLM::parameter_names(bool trainable_only) const {
   std::vector<std::string> out;
   for (const auto& [name, t] : impl_->body.named_tensors())
     if (!trainable_only || t.requires_grad()) out.push_back(name);
-  for (const auto& a : impl_->adapters)
-    for (const auto& [name, t] : a.adapter->parameters())
-      if (!trainable_only || t.requires_grad()) out.push_back(kPeftPrefix + a.linear->name + "." + name);
+  for (const auto& [name, t] : impl_->adapter_tensors())
+    if (!trainable_only || t.requires_grad()) out.push_back(name);
   return out;
 }
 
 Tensor CausalLM::parameter(const std::string& name) const {
   for (const auto& [n, t] : impl_->body.named_tensors())
     if (n == name) return wrap(t);
-  for (const auto& a : impl_->adapters)
-    for (const auto& [n, t] : a.adapter->parameters())
-      if (kPeftPrefix + a.linear->name + "." + n == name) return wrap(t);
+  for (const auto& [n, t] : impl_->adapter_tensors())
+    if (n == name) return wrap(t);
   throw InvalidArgument("no parameter named " + name);
 }
 
@@ -608,10 +606,7 @@ void CausalLM::merge_lora_from(const std::string& dir, const LoraOptions& o, dou
 
 void CausalLM::save_lora(const std::string& file) const {
   if (!has_adapters()) throw InvalidArgument("this model has no adapters to save");
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& a : impl_->adapters)
-    for (const auto& [n, t] : a.adapter->parameters()) tensors.emplace_back(kPeftPrefix + a.linear->name + "." + n, t);
-  save_safetensors(file, tensors, {{"format", "pt"}});
+  save_safetensors(file, impl_->adapter_tensors(), {{"format", "pt"}});
 }
 
 void CausalLM::set_adapters_enabled(bool enabled) {
@@ -743,10 +738,7 @@ void CausalLM::save_svd_lora(const std::string& file, const std::map<std::string
     if (!meta.emplace(key, value).second) throw InvalidArgument("SVD-LoRA metadata key " + key + " is reserved");
   // Names as parameter_names() gives them: base_model.model.<module>.svd_lora_{U,V,sigma,s}. λ is
   // not saved: it is chosen at inference (pitfall 1).
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& a : impl_->adapters)
-    for (const auto& [n, t] : a.adapter->parameters()) tensors.emplace_back(kPeftPrefix + a.linear->name + "." + n, t);
-  save_safetensors(file, tensors, meta);
+  save_safetensors(file, impl_->adapter_tensors(), meta);
 }
 
 std::map<std::string, std::string> CausalLM::load_svd_lora(const std::string& file) {

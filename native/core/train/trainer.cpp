@@ -15,6 +15,7 @@
 
 #include "core/aten_bridge.h"
 #include "core/errors.h"
+#include "core/simplex.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/train/adamw.h"
@@ -357,15 +358,6 @@ TrainReport train_sft(model::CausalLM& model, const std::vector<Example>& data, 
 
 namespace {
 
-bool on_simplex(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v) {
-    if (!std::isfinite(x) || x < -1e-6) return false;
-    sum += x;
-  }
-  return std::abs(sum - 1) <= 1e-6;
-}
-
 std::string join(const std::vector<double>& v) {
   std::ostringstream s;
   for (std::size_t i = 0; i < v.size(); ++i) s << (i ? ", " : "") << v[i];
@@ -407,7 +399,7 @@ int64_t check_preference(model::CausalLM& model, const std::vector<PreferenceIte
   if (!p.fixed_preference.empty()) {
     if (static_cast<int64_t>(p.fixed_preference.size()) != m)
       throw InvalidArgument("fixedPreference has " + std::to_string(p.fixed_preference.size()) + " values for " + std::to_string(m) + " objectives");
-    if (!on_simplex(p.fixed_preference))
+    if (!simplex_problem(p.fixed_preference.data(), m).empty())
       throw InvalidArgument("fixedPreference [" + join(p.fixed_preference) + "] is not on the simplex (entries >= 0 summing to 1)");
   }
   const int64_t context = model.config().max_positions;
