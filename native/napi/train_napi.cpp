@@ -56,27 +56,28 @@ std::vector<double> option_numbers(const Napi::Object& o, const char* key) {
   return out;
 }
 
+// Every option left out keeps TrainOptions' own default (trainer.h).
 train::TrainOptions to_options(const Napi::Object& o) {
   train::TrainOptions t;
-  t.steps = option_int(o, "steps", 100, 1);
-  t.batch_size = option_int(o, "batchSize", 8, 1);
-  t.grad_accum = option_int(o, "gradAccum", 1, 1);
-  t.lr = option_number(o, "lr", 1e-4);
-  t.warmup_steps = option_int(o, "warmupSteps", 0, 0);
-  t.schedule = option_string(o, "schedule", "linear");
-  t.min_lr_ratio = option_number(o, "minLrRatio", 0);
-  t.weight_decay = option_number(o, "weightDecay", 0);
-  t.beta1 = option_number(o, "beta1", 0.9);
-  t.beta2 = option_number(o, "beta2", 0.999);
-  t.eps = option_number(o, "eps", 1e-8);
-  t.max_grad_norm = option_number(o, "maxGradNorm", 1.0);
-  t.seed = static_cast<uint64_t>(option_number(o, "seed", 0));
-  t.pad_id = option_int(o, "padId", 0, 0);
-  t.checkpoint_dir = option_string(o, "checkpointDir", "");
-  t.checkpoint_every = option_int(o, "checkpointEvery", 0, 0);
-  t.resume = option_bool(o, "resume", true);
-  t.autocast = option_string(o, "autocast", "");
-  t.activation_checkpointing = option_bool(o, "activationCheckpointing", false);
+  t.steps = option_int(o, "steps", t.steps, 1);
+  t.batch_size = option_int(o, "batchSize", t.batch_size, 1);
+  t.grad_accum = option_int(o, "gradAccum", t.grad_accum, 1);
+  t.lr = option_number(o, "lr", t.lr);
+  t.warmup_steps = option_int(o, "warmupSteps", t.warmup_steps, 0);
+  t.schedule = option_string(o, "schedule", t.schedule);
+  t.min_lr_ratio = option_number(o, "minLrRatio", t.min_lr_ratio);
+  t.weight_decay = option_number(o, "weightDecay", t.weight_decay);
+  t.beta1 = option_number(o, "beta1", t.beta1);
+  t.beta2 = option_number(o, "beta2", t.beta2);
+  t.eps = option_number(o, "eps", t.eps);
+  t.max_grad_norm = option_number(o, "maxGradNorm", t.max_grad_norm);
+  t.seed = static_cast<uint64_t>(option_number(o, "seed", static_cast<double>(t.seed)));
+  t.pad_id = option_int(o, "padId", t.pad_id, 0);
+  t.checkpoint_dir = option_string(o, "checkpointDir", t.checkpoint_dir);
+  t.checkpoint_every = option_int(o, "checkpointEvery", t.checkpoint_every, 0);
+  t.resume = option_bool(o, "resume", t.resume);
+  t.autocast = option_string(o, "autocast", t.autocast);
+  t.activation_checkpointing = option_bool(o, "activationCheckpointing", t.activation_checkpointing);
   return t;
 }
 
@@ -152,15 +153,16 @@ Napi::Value train_preference(const Napi::CallbackInfo& info) {
     const Napi::Object o = options_arg(info, 4);
     train::PreferenceTrainOptions options;
     options.base = to_options(o);
-    options.objective = option_string(o, "objective", "dpo");
-    options.dpo_beta = option_number(o, "dpoBeta", 0.1);
-    options.aggregation = option_string(o, "aggregation", "ls");
+    // every option left out keeps PreferenceTrainOptions' own default (trainer.h)
+    options.objective = option_string(o, "objective", options.objective);
+    options.dpo_beta = option_number(o, "dpoBeta", options.dpo_beta);
+    options.aggregation = option_string(o, "aggregation", options.aggregation);
     options.tche_ideal = option_numbers(o, "tcheIdeal");
-    options.tche_smoothing = option_number(o, "tcheSmoothing", 0);
-    options.lambda_per = option_string(o, "lambdaPer", "step");
-    options.vertex_prob = option_number(o, "vertexProb", 0.1);
+    options.tche_smoothing = option_number(o, "tcheSmoothing", options.tche_smoothing);
+    options.lambda_per = option_string(o, "lambdaPer", options.lambda_per);
+    options.vertex_prob = option_number(o, "vertexProb", options.vertex_prob);
     options.fixed_preference = option_numbers(o, "fixedPreference");
-    options.orth_reg_weight = option_number(o, "orthRegWeight", 0);
+    options.orth_reg_weight = option_number(o, "orthRegWeight", options.orth_reg_weight);
     CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 5 ? info[5] : env.Undefined());
     return Napi::Value(PromiseWorker<train::PreferenceTrainReport>::start_reporting(
         env,
