@@ -217,7 +217,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** Mean and population standard deviation (ddof 0), two-pass: Σ(x − μ)² loses far less than
  *  Σx² − nμ². */
-function meanAndStd(x: Float64Array): [number, number] {
+export function meanAndStd(x: Float64Array): [number, number] {
   let sum = 0;
   for (const v of x) sum += v;
   const mean = sum / x.length;

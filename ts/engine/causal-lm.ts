@@ -295,8 +295,9 @@ export class CausalLM extends LoadedModel {
     const targets = config.targetModules ?? defaultSvdLoraTargets(this.info.config.layout);
     const dropout = config.dropout ?? 0;
     if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`SVD-LoRA: dropout must lie in [0, 1), got ${dropout}`);
-    this.native.addSvdLora({ targets, m: config.m, k: config.k ?? 8, alpha: config.alpha ?? 512, seed: config.seed ?? 0, init: config.init ?? 'zeroDiag', dropout });
-    this.svd = { k: config.k ?? 8, m: config.m, alpha: config.alpha ?? 512, targetModules: targets, objectives: [], fingerprint: '', init: config.init ?? 'zeroDiag', dropout };
+    const settings = { m: config.m, k: config.k ?? 8, alpha: config.alpha ?? 512, init: config.init ?? 'zeroDiag', dropout } as const;
+    this.native.addSvdLora({ ...settings, targets, seed: config.seed ?? 0 });
+    this.svd = { ...settings, targetModules: targets, objectives: [], fingerprint: '' };
   }
 
   /** m, the preference dimension, or 0 without SVD-LoRA. */

@@ -1,5 +1,6 @@
 // Panacea's training items from a scored pool (design: ../shared/design/panacea.md §6.4–6.5):
 // DPO pairs with one label per objective, or SFT examples with one weight per objective.
+import { meanAndStd } from '../../data/normalise.js';
 import { responseGroups, type ScoredDataset, topByObjective } from '../../data/records.js';
 import type { PreferenceItem } from '../../engine/trainer.js';
 
@@ -15,9 +16,7 @@ export interface PairStats {
 
 /** Each objective's population standard deviation over the pool (1 where it is constant). */
 function columnStd(pool: ScoredDataset, j: number): number {
-  const r = pool.column(j);
-  const mean = r.reduce((s, x) => s + x, 0) / r.length;
-  const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / r.length);
+  const [, sd] = meanAndStd(pool.column(j));
   return sd > 0 ? sd : 1;
 }
 

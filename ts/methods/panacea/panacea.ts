@@ -16,16 +16,16 @@
 import { rmSync } from 'node:fs';
 import { readScoredDataset } from '../../data/dataset.js';
 import { CausalLM, defaultSvdLoraTargets, type GenerateOptions, type Generation, type ModelLoadOptions } from '../../engine/causal-lm.js';
-import { type PreferenceItem, type PreferenceOptions, type PreferenceReport, Trainer, type TrainProgress } from '../../engine/trainer.js';
+import { type PreferenceItem, type PreferenceOptions, type PreferenceProgress, type PreferenceReport, Trainer } from '../../engine/trainer.js';
 import type { PoliciesFile } from '../../eval/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
-import { resolvePreferences } from '../common-config.js';
+import { parseConfig, resolvePreferences } from '../common-config.js';
 import { type MethodHooks, stepReporter } from '../events.js';
 import { evaluateStep, writePolicies } from '../finish.js';
 import { resolveInputs } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
 import { LOSSES_FILE, writeTrainCurves } from '../train-policy.js';
-import { type PanaceaConfig, type PanaceaConfigInput, type PanaceaTrainingConfig, resolvePanaceaConfig, type SvdLoraSettings } from './config.js';
+import { type PanaceaConfig, type PanaceaConfigInput, panaceaTrainingConfig, type PanaceaTrainingConfig, resolvePanaceaConfig, type SvdLoraSettings } from './config.js';
 import { hasSeveralResponses, preferencePairs, weightedExamples } from './data.js';
 
 /** What Panacea.train needs; the defaults are the design doc's (§12). */
@@ -57,9 +57,7 @@ export interface PanaceaTrainOptions {
 }
 
 /** A training step's progress: the usual numbers, the step's λ and each objective's loss. */
-export type PanaceaProgress = TrainProgress & { lambda: number[]; objectiveLosses: number[] };
-
-const TRAINING_DEFAULTS: PanaceaTrainingConfig = { steps: 500, batchSize: 8, lr: 1e-3, schedule: 'cosine', warmupRatio: 0.03, weightDecay: 0, maxGradNorm: 1, seed: 0 };
+export type PanaceaProgress = PreferenceProgress;
 
 export class Panacea implements Disposable {
   private constructor(
@@ -79,18 +77,20 @@ export class Panacea implements Disposable {
     o.data.forEach((item, i) => {
       if (item.labels.length !== m) throw new RangeError(`Panacea: item ${i} has ${item.labels.length} labels for ${m} objectives (${o.objectives.join(', ')})`);
     });
-    const t = { ...TRAINING_DEFAULTS, ...o.training };
-    const a = { k: 8, alpha: 512, init: 'zeroDiag' as const, dropout: 0, ...o.adapter };
-    o.model.addSvdLora({ m, k: a.k, alpha: a.alpha, ...(a.targets !== undefined && { targetModules: a.targets }), init: a.init, dropout: a.dropout, seed: t.seed });
+    // the defaults live in one place each: the config schema (training), addSvdLora (the
+    // adapter) and the native trainer (the preference options, left undefined here)
+    const t = parseConfig(panaceaTrainingConfig, o.training ?? {}, 'Panacea training');
+    const { targets, ...adapter } = o.adapter ?? {};
+    o.model.addSvdLora({ m, ...adapter, ...(targets !== undefined && { targetModules: targets }), seed: t.seed });
     const options: PreferenceOptions = {
       objective: o.objective ?? (o.data.every((d) => d.rejected !== undefined) ? 'dpo' : 'sft'),
-      aggregation: o.aggregation ?? 'ls',
-      ...(o.tcheIdeal !== undefined && { tcheIdeal: o.tcheIdeal }),
-      tcheSmoothing: o.tcheSmoothing ?? 0,
-      lambdaPer: o.lambdaPer ?? 'step',
-      vertexProb: o.vertexProb ?? 0.1,
-      dpoBeta: o.dpoBeta ?? 0.1,
-      orthRegWeight: o.orthRegWeight ?? 0,
+      aggregation: o.aggregation,
+      tcheIdeal: o.tcheIdeal,
+      tcheSmoothing: o.tcheSmoothing,
+      lambdaPer: o.lambdaPer,
+      vertexProb: o.vertexProb,
+      dpoBeta: o.dpoBeta,
+      orthRegWeight: o.orthRegWeight,
     };
     const trainer = new Trainer(o.model, {
       steps: t.steps,
