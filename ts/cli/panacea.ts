@@ -1,7 +1,7 @@
 // moalign panacea train | generate: Panacea's one model for every preference (ts/methods/panacea).
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ModelCliOptions } from './engine-common.js';
-import { addModelOptions } from './engine-common.js';
+import { parseNumberList } from '../moo/points-text.js';
+import { addModelOptions, type ModelCliOptions } from './engine-common.js';
 import { addDecodingOptions, type DecodingCliOptions, generateJsonl } from './generate.js';
 import { registerMethod } from './method-command.js';
 
@@ -12,12 +12,13 @@ interface PanaceaGenerateOptions extends Partial<ModelCliOptions>, DecodingCliOp
   normalise: boolean;
 }
 
-/** "0.3,0.7" -> [0.3, 0.7]; the simplex is checked with the model's m. */
-function numberList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const numbers = parts.map((s) => (s === '' ? Number.NaN : Number(s)));
-  if (numbers.some((n) => !Number.isFinite(n))) throw new InvalidArgumentError(`expected comma-separated numbers, got "${value}"`);
-  return numbers;
+/** "0.3,0.7" -> [0.3, 0.7] (the hv command's number lists); the simplex is checked with the model's m. */
+function preferenceWeights(value: string): number[] {
+  try {
+    return parseNumberList(value, '--preference');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export function registerPanacea(program: Command): void {
@@ -42,7 +43,7 @@ export function registerPanacea(program: Command): void {
       .command('generate')
       .description('answers each prompt with a Panacea model under one preference: one JSON line {"prompt", "text", "tokenIds"} per prompt on stdout'),
   )
-    .requiredOption('--preference <weights>', 'λ, one weight per objective in the adapter\'s order, e.g. 0.3,0.7 (on the simplex)', numberList)
+    .requiredOption('--preference <weights>', 'λ, one weight per objective in the adapter\'s order, e.g. 0.3,0.7 (on the simplex)', preferenceWeights)
     .option('--normalise', 'divide λ by its sum instead of refusing one that does not sum to 1', false)
     .option('--run <dir>', 'a Panacea run folder (moalign panacea train): its base model and adapter')
     .option('--adapter <file>', 'the SVD-LoRA adapter file (with --model)');
