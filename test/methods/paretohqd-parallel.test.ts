@@ -1,6 +1,7 @@
-// ParetoHqD with jobs > 1 (each stage's preferences trained in child processes, ts/methods/train-jobs.ts)
-// on the reduced built-in task: the same models as the run in order (bit-identical losses), every
-// step recorded, an interrupted run that resumes to the same losses, and a failing or killed
+// ParetoHqD with jobs > 1 (each stage's preferences trained, and the representatives' answers
+// generated, in child processes, ts/methods/jobs.ts) on the reduced built-in task: the same models
+// and answers as the run in order (bit-identical losses and files), every step recorded with its
+// child's CPU time, an interrupted run that resumes to the same results, and a failing or killed
 // child that fails the run with an error naming its preference, with no process left behind.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParetoHqD, type ParetoHqdConfigInput, type ParetoHqdEvent } from '../../ts/methods/paretohqd/index.js';
-import { CombinedProgress, runConcurrently, threadsPerJob } from '../../ts/methods/train-jobs.js';
+import { CombinedProgress, CombinedWork, runConcurrently, threadsPerJob } from '../../ts/methods/jobs.js';
 import { buildSmallTask, TINY_TRAINING } from '../helpers/small-task.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-paretohqd-parallel-'));
@@ -31,7 +32,22 @@ const config: ParetoHqdConfigInput = {
 const TRAIN_STEPS = ['stage1-train-0', 'stage1-train-1', 'stage1-train-2', 'stage2-train-0', 'stage2-train-1', 'stage2-train-2'];
 const OUTS = ['stage1/pref-0', 'stage1/pref-1', 'stage1/pref-2', 'stage2/pref-0', 'stage2/pref-1', 'stage2/pref-2'];
 
+// the representatives (1, 0), (0, 1), (0.5, 0.5) are the grid's ω 2, 0, 1, and answer in that order
+const ANSWERS = ['augment/generated-2.jsonl', 'augment/generated-0.jsonl', 'augment/generated-1.jsonl'];
+const GENERATE_STEPS = ['augment-generate-2', 'augment-generate-0', 'augment-generate-1'];
+
 const losses = (dir: string) => OUTS.map((out) => readFileSync(join(dir, out, 'losses.json'), 'utf8'));
+/** The answers, the generated pool and stage 2's selection (the answers name their model by its path in the run folder). */
+const answers = (dir: string) => [...ANSWERS, 'augment/pool.jsonl', 'stage2/selection.json'].map((f) => readFileSync(join(dir, f), 'utf8').replaceAll(dir, '<run>'));
+
+/** A copy of the finished run `from` as a run stopped after stage 1: the augmentation and stage 2 not done. */
+function afterStage1(from: string, dir: string): string {
+  cpSync(from, dir, { recursive: true });
+  for (const f of ['augment', 'stage2']) rmSync(join(dir, f), { recursive: true });
+  const stage1 = Object.entries(steps(dir)).filter(([name]) => name.startsWith('stage1-'));
+  writeFileSync(join(dir, 'steps.json'), JSON.stringify(Object.fromEntries(stage1)));
+  return dir;
+}
 const steps = (dir: string) => JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8')) as Record<string, { seconds: number; cpuSeconds: number; finishedAt: string }>;
 
 /** The training workers this process still has. */
@@ -44,7 +60,7 @@ function workers(): number[] {
   }
   return out
     .split('\n')
-    .filter((l) => l.includes('train-worker'))
+    .filter((l) => l.includes('job-worker'))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
@@ -64,6 +80,30 @@ describe('ParetoHqD with jobs: 2', () => {
     for (const s of TRAIN_STEPS) expect(record[s].seconds, s).toBeGreaterThan(0);
     // a step's CPU time is its child's: far more than the parent's share of a mostly waiting process
     expect(Math.min(...TRAIN_STEPS.map((s) => record[s].cpuSeconds))).toBeGreaterThan(0.3);
+  });
+
+  it("generates the same answers as the run in order, hence the same pool and stage-2 selection; each step's CPU time is its child's", () => {
+    expect(answers(par)).toEqual(answers(seq));
+    expect(readFileSync(join(par, ANSWERS[0]), 'utf8').split('\n').length).toBeGreaterThan(10);
+    const record = steps(par);
+    for (const s of GENERATE_STEPS) expect(record[s].seconds, s).toBeGreaterThan(0);
+    expect(Math.min(...GENERATE_STEPS.map((s) => record[s].cpuSeconds))).toBeGreaterThan(0.3);
+    // the run's training time (policies.json, the evaluation record's seconds.trainCpu) counts the children's CPU
+    const policies = JSON.parse(readFileSync(join(par, 'policies.json'), 'utf8'));
+    const cpu = Object.values(record).reduce((s, r) => s + r.cpuSeconds, 0);
+    expect(policies.trainCpuSeconds).toBeCloseTo(cpu, 6);
+    expect(policies.trainCpuSeconds).toBeGreaterThan(0.3 * (TRAIN_STEPS.length + GENERATE_STEPS.length));
+  });
+
+  it('reports the augmentation once: a step event, then combined generate events with an ETA that end at every answer', () => {
+    const stepEvents = events.flatMap((e) => (e.kind === 'step' ? [e.step] : []));
+    expect(stepEvents.filter((s) => s.startsWith('augment-generate'))).toEqual(['augment-generate']);
+    const generate = events.flatMap((e) => (e.kind === 'generate' ? [e] : []));
+    expect(generate.every((e) => e.jobs === 2 && e.of === 3 && e.name === 'ω (2 jobs)' && e.total === 60)).toBe(true);
+    const last = generate.at(-1)!;
+    expect([last.index, last.done, last.etaSeconds]).toEqual([3, 60, 0]);
+    expect(generate.every((e, k) => k === 0 || e.done >= generate[k - 1].done)).toBe(true);
+    expect(generate.every((e) => e.etaSeconds >= 0)).toBe(true);
   });
 
   it('reports each stage once: a step event, then combined train events that end at every step of the stage', () => {
@@ -103,6 +143,39 @@ describe('ParetoHqD with jobs: 2', () => {
     expect(losses(dir)).toEqual(losses(seq));
     expect(readdirSync(join(dir, 'stage2')).filter((f) => f.endsWith('.checkpoint'))).toEqual([]);
   }, 300_000);
+
+  it.each([1, 2])('jobs %i: a run aborted mid-augmentation keeps the finished answers, and its re-run skips them and ends as the run in order', async (jobs) => {
+    const dir = afterStage1(par, join(tmp, `aborted-augment-${jobs}`));
+    const abort = new AbortController();
+    await expect(
+      new ParetoHqD({ ...config, jobs }, dir).runAll({
+        signal: abort.signal,
+        // in order: when the second representative starts; in parallel: when one has finished
+        onProgress: (e) => ((jobs === 1 ? e.kind === 'step' && e.step === GENERATE_STEPS[1] : e.kind === 'generate' && e.index! >= 1) ? abort.abort() : undefined),
+      }),
+    ).rejects.toThrow(/abort/i);
+    expect(workers()).toEqual([]);
+    const before = steps(dir);
+    const finished = GENERATE_STEPS.filter((s) => before[s] !== undefined);
+    expect(finished.length).toBeGreaterThan(0);
+    expect(finished.length).toBeLessThan(3);
+    if (jobs === 1) expect(finished).toEqual([GENERATE_STEPS[0]]);
+    const started: string[] = [];
+    await new ParetoHqD({ ...config, jobs }, dir).runAll({ onProgress: (e) => e.kind === 'step' && started.push(e.step) });
+    const after = steps(dir);
+    for (const s of finished) expect(after[s], s).toEqual(before[s]);
+    if (jobs === 1) expect(started.filter((s) => s.startsWith('augment-generate'))).toEqual(GENERATE_STEPS.slice(1));
+    expect(answers(dir)).toEqual(answers(seq));
+    expect(losses(dir)).toEqual(losses(seq));
+  }, 120_000);
+
+  it('a child whose generation fails (a corrupt representative) fails the run with an error naming the representative, and stops the others', async () => {
+    const dir = afterStage1(par, join(tmp, 'corrupt-augment'));
+    writeFileSync(join(dir, 'stage1/pref-1/adapter_model.safetensors'), 'not a safetensors file');
+    await expect(new ParetoHqD({ ...config, jobs: 2 }, dir).runAll()).rejects.toThrow(/generation of representative ω = \(0\.5, 0\.5\) \(augment\/generated-1\.jsonl\) failed: /);
+    expect(workers()).toEqual([]);
+    expect(steps(dir)['augment-generate-1']).toBeUndefined();
+  }, 120_000);
 
   it('a child that fails (a corrupt stage-1 adapter) fails the run with an error naming its preference, and stops the others', async () => {
     const dir = join(tmp, 'corrupt');
@@ -180,6 +253,20 @@ describe('the parallel jobs machinery', () => {
     expect([both.step, both.steps, both.tokensPerSecond, both.loss]).toEqual([8, 30, 150, 1.5]);
     const one = c.finish(0);
     expect([one.step, one.tokensPerSecond, c.finished]).toEqual([15, 50, 1]);
+  });
+
+  it('combines the work of jobs going on at once: units summed, a finished job whole, the ETA from the pace since the first report', async () => {
+    const w = new CombinedWork([64, 64, 10]);
+    w.update(0, { done: 32 });
+    await new Promise((r) => setTimeout(r, 20));
+    const both = w.update(1, { done: 16 });
+    expect([both.done, both.total]).toEqual([48, 138]);
+    expect(both.etaSeconds).toBeCloseTo((both.elapsedSeconds / 48) * 90, 9);
+    const one = w.finish(0);
+    expect([one.done, w.finished, w.isFinished(0), w.isFinished(1)]).toEqual([80, 1, true, false]);
+    // units done before this process started a job (a resumed checkpoint) do not count for the pace
+    const resumed = new CombinedWork([10]).update(0, { done: 6 }, 5);
+    expect(resumed.etaSeconds).toBeCloseTo(resumed.elapsedSeconds * 4, 9);
   });
 
   it('gives each child its share of the cores unless MOALIGN_NUM_THREADS is set', () => {

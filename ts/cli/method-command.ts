@@ -56,7 +56,7 @@ export interface MethodCommand<R> {
 /** Registers `moalign <name>`: the method's options, then its run with runMethod. */
 export function registerMethod<R>(program: Command, m: MethodCommand<R>): void {
   const command = methodOptions(program.command(m.name).description(m.description), m.folder, m.configDoc);
-  if (m.jobs) command.option('--jobs <n>', 'training runs at a time, each in its own process with its share of the cores (the config\'s "jobs"; default 1)', positiveInt);
+  if (m.jobs) command.option('--jobs <n>', 'training runs (and generations) at a time, each in its own process with its share of the cores (the config\'s "jobs"; default 1)', positiveInt);
   command.action(async (opts: MethodCliOptions) => {
     const config = methodConfig(opts);
     await runMethod(m.label, opts.out, await m.open(config, opts.out, { overwrite: opts.overwrite }), m.summary);
@@ -100,7 +100,9 @@ export async function runMethod<R>(label: string, out: string, method: { runAll(
         remaining: formatSeconds(p.etaSeconds),
       });
     } else if (e.kind === 'generate') {
-      bar(`gen-${e.name}`, 'generated', e.name).update(e.done, e.total);
+      // parallel models: one bar for them all, as for training
+      const detail = e.jobs !== undefined ? `${e.name} | {models}/${e.of} done` : e.index !== undefined ? `${e.name} (${e.index + 1}/${e.of})` : e.name;
+      bar(`gen-${e.name}`, 'generated', detail).update(e.done, e.total, { models: e.index ?? 0, remaining: formatSeconds(e.etaSeconds) });
     } else if (e.kind === 'score') {
       bar('score', 'scored', 'responses').update(e.done, e.total);
     } else if (e.progress.phase === 'generate') {

@@ -18,7 +18,14 @@ export interface AnswerOptions {
   /** Prompts per generate call. Default 64. */
   batchSize?: number;
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (progress: AnswerProgress) => void;
+}
+
+/** How far answering is: `done` of `total` prompts answered, and the seconds left at the pace so far. */
+export interface AnswerProgress {
+  done: number;
+  total: number;
+  etaSeconds: number;
 }
 
 export interface Answer {
@@ -32,6 +39,7 @@ export interface Answer {
 export async function answerPrompts(lm: CausalLM, prompts: readonly string[], o: AnswerOptions): Promise<Answer[]> {
   const batch = o.batchSize ?? 64;
   const answers: Answer[] = [];
+  const started = performance.now();
   for (let b = 0; b < prompts.length; b += batch) {
     const seed = o.seed + b;
     const out = await lm.generate(prompts.slice(b, b + batch), { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed, signal: o.signal });
@@ -39,7 +47,9 @@ export async function answerPrompts(lm: CausalLM, prompts: readonly string[], o:
       const response = cleanResponse(g.text);
       answers.push({ response: response === undefined || isDegenerate(response) ? undefined : response, seed });
     }
-    o.onProgress?.(Math.min(b + batch, prompts.length), prompts.length);
+    const done = Math.min(b + batch, prompts.length);
+    const seconds = (performance.now() - started) / 1000;
+    o.onProgress?.({ done, total: prompts.length, etaSeconds: (seconds / done) * (prompts.length - done) });
   }
   return answers;
 }

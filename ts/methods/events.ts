@@ -15,7 +15,14 @@ export type MethodEvent =
    * counts the runs finished.
    */
   | { kind: 'train'; name: string; stage?: number; index: number; of: number; jobs?: number; progress: TrainProgress }
-  | { kind: 'generate'; name: string; done: number; total: number }
+  /**
+   * A model answers prompts: `name` labels it, `done` of `total` answered, with the seconds left;
+   * `index` of `of` models when the method generates with several.
+   *
+   * With `jobs`, several models answer at once (ParetoHqD's jobs > 1) and one event stands for them
+   * all: `done` and `total` sum their answers, and `index` counts the models finished.
+   */
+  | { kind: 'generate'; name: string; done: number; total: number; etaSeconds: number; index?: number; of?: number; jobs?: number }
   | { kind: 'score'; done: number; total: number }
   | { kind: 'evaluate'; progress: EvalProgress };
 

@@ -32,7 +32,7 @@ export interface StepRecord {
 
 /**
  * What a step's work may return: CPU seconds spent outside this process on its behalf (a child
- * process that trained it), which process.cpuUsage cannot see.
+ * process that ran it: a training, a generation), which process.cpuUsage cannot see.
  */
 export interface StepCost {
   childCpuSeconds: number;

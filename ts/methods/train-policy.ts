@@ -17,7 +17,7 @@ export const DEFAULT_LORA_TARGETS = { gpt2: ['c_attn', 'c_proj', 'c_fc'], llama:
 /** Steps between checkpoints of a training run. */
 const CHECKPOINT_EVERY = 50;
 
-/** A training run as data (what a child process receives, train-jobs.ts): the options without the hooks. */
+/** A training run as data (what a child process receives, jobs.ts): the options without the hooks. */
 export type TrainPolicyJob = Omit<TrainPolicyOptions, 'signal' | 'onProgress'>;
 
 export interface TrainPolicyOptions {

@@ -47,10 +47,11 @@ export const paretoHqdConfig = z
       .prefault({}),
     evaluation: evaluationConfig,
     /**
-     * Training runs at a time: 1 (default) trains the preferences one after another in this
-     * process; n > 1 trains each stage's preferences n at a time, each in a child process with
-     * MOALIGN_NUM_THREADS = max(1, floor(cores / n)) unless that is set. The models are the same
-     * either way, so it is not part of the run's config hash: a run may continue with another n.
+     * Jobs at a time: 1 (default) trains the preferences, and lets the representatives answer the
+     * augmentation's prompts, one after another in this process; n > 1 runs each stage's trainings,
+     * and the representatives' answers, n at a time, each in a child process with
+     * MOALIGN_NUM_THREADS = max(1, floor(cores / n)) unless that is set. The models and answers are
+     * the same either way, so it is not part of the run's config hash: a run may continue with another n.
      */
     jobs: z.number().int().positive().default(1),
   })

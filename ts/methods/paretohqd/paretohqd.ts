@@ -10,30 +10,30 @@
 //   evaluate  every ω's final model answers the test prompts (method-agnostic, ts/eval)
 //
 // Every step writes its artefact atomically into the run folder and is skipped on a re-run.
-import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset, writeTextSamples } from '../../data/dataset.js';
-import { type PromptRecord, type Sample, ScoredDataset } from '../../data/records.js';
-import { CausalLM, type TextPair } from '../../engine/causal-lm.js';
+import { readPrompts, readScoredDataset, readTextSamples, writeScoredDataset } from '../../data/dataset.js';
+import { type Sample, ScoredDataset } from '../../data/records.js';
+import type { TextPair } from '../../engine/causal-lm.js';
 import type { PoliciesFile } from '../../eval/index.js';
 import { formatPreference, selectParetoHq, type SelectionBounds, type SelectionRecord } from '../../moo/index.js';
 import { writeTextAtomic } from '../../util/atomic-file.js';
 import { readJsonFile } from '../../util/json-file.js';
 import { Rng } from '../../util/rng.js';
-import { answerPrompts } from '../answer.js';
 import { resolvePreferences } from '../common-config.js';
 import { type MethodEventOf, type MethodHooks, stepReporter } from '../events.js';
 import { evaluateStep, writePolicies } from '../finish.js';
-import { resolveInputs, scoreWithInputs, trainPromptsOf } from '../inputs.js';
+import { type MethodInputs, resolveInputs, scoreWithInputs, trainPromptsOf } from '../inputs.js';
 import { RunFolder } from '../run-folder.js';
-import { trainInParallel } from '../train-jobs.js';
-import { textPairs, trainedMarker, trainedPolicy, trainPolicy, writeTrainCurves } from '../train-policy.js';
+import { CombinedProgress, CombinedWork, runJobs } from '../jobs.js';
+import { textPairs, trainedMarker, trainedPolicy, writeTrainCurves } from '../train-policy.js';
 import { type ParetoHqdConfig, type ParetoHqdConfigInput, resolveParetoHqdConfig, runConfig } from './config.js';
 
 /**
  * What the run reports while it works (a MethodEvent): each training run and each
  * representative's answers are named "ω (…)" and carry the preference; training runs carry their
- * stage, and `index` counts within it. With jobs > 1 a stage's runs report as one event (its
- * `jobs` set, `preference` the run that reported last) and the stage starts with one 'step'
- * event, stage<1|2>-train.
+ * stage, and `index` counts within it (or among the representatives). With jobs > 1 a stage's
+ * runs, and the representatives' answers, report as one event (its `jobs` set, `preference` the
+ * job that reported last), and each such batch starts with one 'step' event: stage<1|2>-train,
+ * augment-generate.
  */
 export type ParetoHqdEvent =
   | MethodEventOf<'step' | 'score' | 'evaluate'>
@@ -89,24 +89,12 @@ export class ParetoHqD {
     );
 
     // augmentation: the representatives answer the same training prompts
-    const { prompts: allTrain } = await readPrompts(trainPromptsOf(inputs));
-    const shared = new Rng(this.config.augmentation.seed).shuffle([...allTrain]).slice(0, this.config.augmentation.prompts);
-    for (const rep of reps) {
-      const i = trained.findIndex((w) => samePreference(w, rep));
-      const file = `augment/generated-${i}.jsonl`;
-      await this.run.step(`augment-generate-${i}`, [file], async () => {
-        say(`augment-generate-${i}`, `representative ω = ${fmt(rep)} answers ${shared.length} prompts`);
-        const samples = await this.generate(inputs.baseModel, this.run.path(`stage1/pref-${i}`), shared, rep, hooks);
-        await writeTextSamples(this.run.path(file), samples, { overwrite: true });
-      });
-    }
+    const repIndices = reps.map((rep) => trained.findIndex((w) => samePreference(w, rep)));
+    await this.augment(repIndices.map((i) => ({ w: trained[i], i })), inputs, hooks);
     const generatedFile = 'augment/pool.jsonl';
     await this.run.step('augment-score', [generatedFile], async () => {
       const samples: Sample[] = [];
-      for (const rep of reps) {
-        const i = trained.findIndex((w) => samePreference(w, rep));
-        samples.push(...(await readTextSamples(this.run.path(`augment/generated-${i}.jsonl`))).samples);
-      }
+      for (const i of repIndices) samples.push(...(await readTextSamples(this.run.path(answersFile(i)))).samples);
       say('augment-score', `scoring ${samples.length} generated responses`);
       await writeScoredDataset(this.run.path(generatedFile), await scoreWithInputs(inputs, samples, hooks), { overwrite: true });
     });
@@ -154,57 +142,68 @@ export class ParetoHqD {
   /**
    * One stage's SFT runs, the i-th into stage<stage>/pref-<i> from the base (stage 1) or from
    * `from` (stage 2): one after another in this process, or `jobs` at a time in child processes
-   * (train-jobs.ts) reported as one combined 'train' event. Finished runs are skipped either way.
+   * (jobs.ts) reported as one combined 'train' event. Finished runs are skipped either way.
    */
   private async trainStage(stage: 1 | 2, runs: { w: number[]; from: string | undefined; data: TextPair[] }[], base: string, hooks: RunHooks): Promise<void> {
     const say = stepReporter(hooks);
-    const batch = runs.map(({ w, from, data }, i) => ({
-      step: `stage${stage}-train-${i}`,
-      label: `stage ${stage} training of ω = ${fmt(w)} (stage${stage}/pref-${i})`,
-      job: { base, from, data, out: `stage${stage}/pref-${i}`, training: this.config.training },
-    }));
-    const jobs = this.config.jobs;
-    if (jobs === 1) {
-      for (const [i, { step, job }] of batch.entries()) {
-        const w = runs[i].w;
-        await this.run.step(step, [trainedMarker(job.out)], async () => {
-          say(step, `stage ${stage}: training ω = ${fmt(w)} on ${job.data.length} samples`);
-          await trainPolicy(this.run, {
-            ...job,
-            signal: hooks.signal,
-            onProgress: (progress) => hooks.onProgress?.({ kind: 'train', name: `ω ${fmt(w)}`, stage, preference: w, index: i, of: runs.length, progress }),
-          });
-        });
-      }
-      return;
-    }
-    const pending = batch.filter((b) => !this.run.done(b.step)).length;
-    if (pending === 0) return;
-    // one line for the stage: per-run lines would interrupt the combined bar
-    say(`stage${stage}-train`, `stage ${stage}: training ${pending} preferences, ${jobs} at a time (each in its own process)`);
-    const name = `ω (${jobs} jobs)`;
-    await trainInParallel(this.run, batch, {
+    const batch = runs.map(({ w, from, data }, i) => {
+      const out = `stage${stage}/pref-${i}`;
+      return { w, step: `stage${stage}-train-${i}`, label: `stage ${stage} training of ω = ${fmt(w)} (${out})`, files: [trainedMarker(out)], job: { base, from, data, out, training: this.config.training } };
+    });
+    const { jobs } = this.config;
+    await runJobs(this.run, 'train', batch, {
       jobs,
       signal: hooks.signal,
-      onProgress: (progress, { finished, of, job: i }) => hooks.onProgress?.({ kind: 'train', name, stage, preference: runs[i].w, index: finished, of, jobs, progress }),
+      inOrder: {
+        onStart: (i) => say(batch[i].step, `stage ${stage}: training ω = ${fmt(runs[i].w)} on ${runs[i].data.length} samples`),
+        onProgress: (i, progress) => hooks.onProgress?.({ kind: 'train', name: `ω ${fmt(runs[i].w)}`, stage, preference: runs[i].w, index: i, of: runs.length, progress }),
+      },
+      // one line for the stage: per-run lines would interrupt the combined bar
+      inParallel: {
+        combine: (pending) => new CombinedProgress(pending.map((b) => b.job.training.steps)),
+        onStart: (n) => say(`stage${stage}-train`, `stage ${stage}: training ${n} preferences, ${jobs} at a time (each in its own process)`),
+        onProgress: (progress, { job, finished, of }) => hooks.onProgress?.({ kind: 'train', name: `ω (${jobs} jobs)`, stage, preference: batch[job].w, index: finished, of, jobs, progress }),
+      },
     });
   }
 
-  /** The model of ω answers `prompts` (RiC's online decoding); empty and degenerate answers dropped. */
-  private async generate(base: string, adapter: string, prompts: PromptRecord[], w: number[], hooks: RunHooks): Promise<Sample[]> {
+  /**
+   * The augmentation's answers: each representative (ω = `w`, trained into stage1/pref-<i>) answers
+   * the shared training prompts (RiC's online decoding, the same seeds for each) into
+   * augment/generated-<i>.jsonl: one after another in this process, or `jobs` at a time in child
+   * processes (jobs.ts) reported as one combined 'generate' event. Finished ones are skipped either way.
+   */
+  private async augment(reps: { w: number[]; i: number }[], inputs: MethodInputs, hooks: RunHooks): Promise<void> {
+    const say = stepReporter(hooks);
     const a = this.config.augmentation;
-    using lm = this.config.training.lora === false ? await CausalLM.load(adapter) : await CausalLM.load(base, { adapter });
-    const answers = await answerPrompts(
-      lm,
-      prompts.map((p) => p.prompt),
-      { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed: a.seed, signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.({ kind: 'generate', name: `ω ${fmt(w)}`, preference: w, done, total }) },
-    );
-    return answers.flatMap(({ response, seed }, k): Sample[] => {
-      const p = prompts[k];
-      return response === undefined ? [] : [{ id: `${p.id}/w${w.map((x) => x.toFixed(3)).join('-')}`, prompt: p.prompt, response, reference: p.reference, group: p.id, origin: 'generated', generatedBy: { model: adapter, preference: w, seed } }];
+    const { prompts: all } = await readPrompts(trainPromptsOf(inputs));
+    const prompts = new Rng(a.seed).shuffle([...all]).slice(0, a.prompts);
+    const decoding = { maxNewTokens: a.maxNewTokens, temperature: a.temperature, topP: a.topP, seed: a.seed };
+    const batch = reps.map(({ w, i }) => {
+      const out = answersFile(i);
+      const policy = trainedPolicy(inputs.baseModel, this.run.path(`stage1/pref-${i}`), this.config.training);
+      return { w, step: `augment-generate-${i}`, label: `generation of representative ω = ${fmt(w)} (${out})`, files: [out], job: { policy, preference: w, prompts, decoding, out } };
+    });
+    const { jobs } = this.config;
+    await runJobs(this.run, 'augment', batch, {
+      jobs,
+      signal: hooks.signal,
+      inOrder: {
+        onStart: (k) => say(batch[k].step, `representative ω = ${fmt(batch[k].w)} answers ${prompts.length} prompts`),
+        onProgress: (k, progress) => hooks.onProgress?.({ kind: 'generate', name: `ω ${fmt(batch[k].w)}`, preference: batch[k].w, index: k, of: batch.length, ...progress }),
+      },
+      inParallel: {
+        combine: (pending) => new CombinedWork(pending.map((b) => b.job.prompts.length)),
+        onStart: (n) => say('augment-generate', `${n} representatives answer ${prompts.length} prompts, ${jobs} at a time (each in its own process)`),
+        onProgress: ({ done, total, etaSeconds }, { job, finished, of }) =>
+          hooks.onProgress?.({ kind: 'generate', name: `ω (${jobs} jobs)`, preference: batch[job].w, index: finished, of, jobs, done, total, etaSeconds }),
+      },
     });
   }
 }
+
+/** The answers of the representative trained into stage1/pref-<i>. */
+const answersFile = (i: number) => `augment/generated-${i}.jsonl`;
 
 /** One stage's selection with the configured options, under `bounds`. */
 function selectWith(pool: ScoredDataset, preferences: number[][], k: number, s: ParetoHqdConfig['selection'], bounds: SelectionBounds, signal?: AbortSignal) {

@@ -153,7 +153,7 @@ export class RiC {
       const answers = await answerPrompts(
         lm,
         prompts.map((q, i) => conditionedPrompt(q.prompt, goals[i], c.promptFormat)),
-        { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed, signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.({ kind: 'generate', name: `online ${k}`, done, total }) },
+        { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed, signal: hooks.signal, onProgress: (progress) => hooks.onProgress?.({ kind: 'generate', name: `online ${k}`, ...progress }) },
       );
       // the plain prompt is stored: the prompt is relabelled with the scores the answer gets
       const samples = answers.flatMap(({ response }, i): Sample[] =>
