@@ -1,17 +1,14 @@
 // m = 2: sort by q1 descending and sweep; each strip (q1_j - q1_{j+1}) has the height of the
-// highest q2 seen so far.
+// highest q2 seen so far. Rows tied in q1 may come in any order: the strips between them are 0
+// wide, and the last one of the run has the same height whatever the order.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
+#include "descending_order.h"
 #include "hv_kernels.h"
 
 namespace moalign::moo {
-
-namespace {
-struct XY {
-  double x, y;
-};
-}  // namespace
 
 double hv1d(const double* q, std::size_t n) {
   double best = 0;
@@ -21,14 +18,14 @@ double hv1d(const double* q, std::size_t n) {
 
 double hv2d(double* q, std::size_t n) {
   if (n == 0) return 0;
-  std::vector<XY> pts(n);
-  for (std::size_t j = 0; j < n; ++j) pts[j] = {q[2 * j], q[2 * j + 1]};
-  std::sort(pts.begin(), pts.end(), [](const XY& a, const XY& b) { return a.x > b.x || (a.x == b.x && a.y > b.y); });
+  thread_local std::vector<std::uint32_t> order;  // per thread: batches call this for many small fronts
+  descending_order(q, n, 2, order);
   double hv = 0, ymax = 0;
   for (std::size_t j = 0; j < n; ++j) {
-    ymax = std::max(ymax, pts[j].y);
-    const double next_x = j + 1 < n ? pts[j + 1].x : 0.0;
-    hv += (pts[j].x - next_x) * ymax;
+    const double* r = q + 2 * order[j];
+    ymax = std::max(ymax, r[1]);
+    const double next_x = j + 1 < n ? q[2 * order[j + 1]] : 0.0;
+    hv += (r[0] - next_x) * ymax;
   }
   return hv;
 }

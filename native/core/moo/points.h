@@ -18,6 +18,9 @@ struct Points {
 // Per objective: 1 = minimise. Empty = maximise every objective.
 using MinimiseMask = std::vector<std::uint8_t>;
 
+// True when no value is NaN or ±Inf (one vectorised pass).
+bool all_finite(const double* v, std::size_t count) noexcept;
+
 // Throws InvalidArgument unless m >= 1 and every value is finite. The message names the row and
 // column (0-based), and the front when `front` >= 0.
 void check_points(Points p, const char* what, std::ptrdiff_t front = -1);

@@ -4,11 +4,19 @@
 // SuccessorSet rather than a balanced tree. Invariant: x ascending with key, y strictly descending.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "successor_set.h"
 
 namespace moalign::moo {
+
+// What inserting (x, y) adds to a staircase's area: (left_x, x] now has height y; it had the
+// `removed` strips of the entries the point dominates, and (last_x, x] belonged to the entry on
+// its right, at height right_y.
+inline double inserted_area(double x, double y, double left_x, double last_x, double right_y, double removed) {
+  return (x - left_x) * y - removed - (x - last_x) * right_y;
+}
 
 class Staircase {
  public:
@@ -37,8 +45,7 @@ class Staircase {
     }
     const double left_x = cur == SuccessorSet::kNone ? 0.0 : xs_[cur];
     if (last_x < 0) last_x = left_x;
-    // (left_x, x] now has height y; it had the removed strips, and (last_x, x] belonged to `right`.
-    area_ += (x - left_x) * y - removed - (x - last_x) * right_y;
+    area_ += inserted_area(x, y, left_x, last_x, right_y, removed);
     keys_.insert(key);
     ys_[key] = y;
     return true;
@@ -54,6 +61,64 @@ class Staircase {
   const std::vector<double>& xs_;
   SuccessorSet keys_;
   std::vector<double> ys_;  // y of the entry at each present key
+  double area_ = 0;
+};
+
+// The same staircase in two flat arrays, x ascending, for small fronts: with a few dozen steps,
+// a counting scan and a short memmove beat the bit trees, and no x ranks (a second sort) are
+// needed. Sentinels (0, +inf) and (+inf, 0) bound it, standing in for "no entry" (x 0, y 0) in
+// the same arithmetic as Staircase, so both give the same area bit for bit.
+class FlatStaircase {
+ public:
+  void clear() {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    xs_.assign({0.0, kInf});
+    ys_.assign({kInf, 0.0});
+    area_ = 0;
+  }
+
+  double area() const noexcept { return area_; }
+
+  // Adds the point (x, y), x and y > 0. Returns false (and changes nothing) when an entry weakly
+  // dominates it.
+  bool insert(double x, double y) {
+    // right: the first entry with a larger x (the +inf sentinel at the latest). A binary search
+    // whose steps select by masking, so its only branch is the length-driven loop.
+    std::size_t right = 0;
+    for (std::size_t len = xs_.size(); len > 1;) {
+      const std::size_t half = len / 2;
+      right += half & (std::size_t{0} - (xs_[right + half - 1] <= x));
+      len -= half;
+    }
+    right += xs_[right] <= x;
+    if (ys_[right] >= y) return false;
+    std::size_t cur = right - 1;
+    if (xs_[cur] == x && ys_[cur] >= y) return false;
+    // Entries left of x with y <= the new y are dominated: subtract their strips. The left
+    // sentinel's +inf height ends the walk.
+    double removed = 0, last_x = -1;
+    for (; ys_[cur] <= y; --cur) {
+      if (last_x < 0) last_x = xs_[cur];
+      removed += (xs_[cur] - xs_[cur - 1]) * ys_[cur];
+    }
+    if (last_x < 0) last_x = xs_[cur];
+    area_ += inserted_area(x, y, xs_[cur], last_x, ys_[right], removed);
+    // The entries cur+1 .. right-1 were dominated: the new one takes the first place, the rest go.
+    const auto at = static_cast<std::ptrdiff_t>(cur + 1), end = static_cast<std::ptrdiff_t>(right);
+    if (at == end) {
+      xs_.insert(xs_.begin() + at, x);
+      ys_.insert(ys_.begin() + at, y);
+    } else {
+      xs_[cur + 1] = x;
+      ys_[cur + 1] = y;
+      xs_.erase(xs_.begin() + at + 1, xs_.begin() + end);
+      ys_.erase(ys_.begin() + at + 1, ys_.begin() + end);
+    }
+    return true;
+  }
+
+ private:
+  std::vector<double> xs_, ys_;
   double area_ = 0;
 };
 

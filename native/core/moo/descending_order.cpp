@@ -1,0 +1,95 @@
+// How descending_order sorts without data-dependent branches:
+// - Positive doubles order like their bit patterns read as unsigned integers, so each row gets
+//   the key (bits of its value, with the lowest b bits replaced by its row number), b the bits
+//   needed for n - 1 rows. Keys are distinct, integers compare and select by conditional moves,
+//   and the row comes back out of the key.
+// - The keys are sorted by a sorting network on blocks of 8 and bottom-up merges whose each
+//   step takes the larger head (a max, not a branch); only loop bounds branch.
+// - Dropping b low bits can only tie values closer than 2^-(52-b) relative: keys then order
+//   those rows by row number. Such runs sit together (equal upper bits), and each is re-sorted
+//   by its exact values, so the result is exact; for values that do not nearly tie it is a
+//   pass that finds no run.
+#include "descending_order.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <utility>
+
+namespace moalign::moo {
+
+namespace {
+
+// Sorts 8 keys descending in place: the optimal 19-comparator network (Knuth, TAOCP 5.3.4).
+inline void sort8_desc(std::uint64_t* k) {
+  static constexpr std::array<std::pair<std::uint8_t, std::uint8_t>, 19> kNet{{
+      {0, 2}, {1, 3}, {4, 6}, {5, 7}, {0, 4}, {1, 5}, {2, 6}, {3, 7}, {0, 1}, {2, 3},
+      {4, 5}, {6, 7}, {2, 4}, {3, 5}, {1, 4}, {3, 6}, {1, 2}, {3, 4}, {5, 6},
+  }};
+#pragma GCC unroll 19
+  for (const auto& [a, b] : kNet) {
+    // Swap when k[a] < k[b], by masking: compilers turn std::max/min here into branches.
+    const std::uint64_t x = k[a], y = k[b], flip = (x ^ y) & (std::uint64_t{0} - (x < y));
+    k[a] = x ^ flip;
+    k[b] = y ^ flip;
+  }
+}
+
+// Sorts keys[0..n) descending; returns the buffer holding the result (keys or scratch).
+std::uint64_t* sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std::size_t n) {
+  constexpr std::size_t kBlock = 8;
+  std::size_t width = kBlock;
+  const std::size_t full = n / kBlock * kBlock;
+  for (std::size_t lo = 0; lo < full; lo += kBlock) sort8_desc(keys + lo);
+  if (full < n) {  // the short last block: insertion sort, at most 7 keys
+    for (std::size_t i = full + 1; i < n; ++i)
+      for (std::size_t j = i; j > full && keys[j] > keys[j - 1]; --j) std::swap(keys[j], keys[j - 1]);
+  }
+  std::uint64_t* from = keys;
+  std::uint64_t* to = scratch;
+  for (; width < n; width *= 2) {
+    for (std::size_t lo = 0; lo < n; lo += 2 * width) {
+      const std::size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      std::size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        const std::uint64_t a = from[i], b = from[j], right = b > a;  // keys are distinct
+        to[k++] = right ? b : a;                                        // a conditional move
+        j += right;
+        i += 1 - right;
+      }
+      std::memcpy(to + k, from + i, (mid - i) * sizeof(std::uint64_t));
+      k += mid - i;
+      std::memcpy(to + k, from + j, (hi - j) * sizeof(std::uint64_t));
+    }
+    std::swap(from, to);
+  }
+  return from;
+}
+
+}  // namespace
+
+void descending_order(const double* values, std::size_t n, std::size_t stride, std::vector<std::uint32_t>& order) {
+  order.resize(n);
+  if (n == 0) return;
+  thread_local std::vector<std::uint64_t> keys, scratch;
+  keys.resize(n);
+  scratch.resize(n);
+  const std::uint64_t row_bits = (std::uint64_t{1} << std::bit_width(n - 1)) - 1;
+  for (std::size_t i = 0; i < n; ++i) keys[i] = (std::bit_cast<std::uint64_t>(values[i * stride]) & ~row_bits) | i;
+  std::uint64_t* sorted = sort_desc(keys.data(), scratch.data(), n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
+  // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
+  const auto value = [&](std::uint32_t r) { return values[r * stride]; };
+  const auto same_run = [&](std::size_t a, std::size_t b) { return ((sorted[a] ^ sorted[b]) & ~row_bits) == 0; };
+  for (std::size_t i = 1; i < n; ++i) {
+    if (!same_run(i - 1, i)) continue;
+    std::size_t hi = i + 1;
+    while (hi < n && same_run(i - 1, hi)) ++hi;
+    std::sort(order.begin() + static_cast<std::ptrdiff_t>(i - 1), order.begin() + static_cast<std::ptrdiff_t>(hi),
+              [&](std::uint32_t a, std::uint32_t b) { return value(a) > value(b) || (value(a) == value(b) && a > b); });
+    i = hi;
+  }
+}
+
+}  // namespace moalign::moo
