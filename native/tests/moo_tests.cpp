@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -180,10 +181,14 @@ void moo_hypervolume_presort() {
   std::mt19937_64 g(17);
   // The presort itself against std::sort: values descending, then rows descending.
   for (std::size_t n : {1, 2, 7, 8, 9, 100, 129, 600}) {
-    for (int kind = 0; kind < 3; ++kind) {
+    for (int kind = 0; kind < 4; ++kind) {  // uniform, few values, 1 + k ulp, signs and signed zeros
       std::vector<double> v(3 * n);
       std::uniform_int_distribution<int> k(0, kind == 1 ? 3 : 300);
-      for (double& x : v) x = kind == 0 ? 0.5 + std::uniform_real_distribution<double>(0, 1)(g) : 1 + k(g) * 0x1p-52;
+      for (double& x : v) {
+        x = kind == 0   ? 0.5 + std::uniform_real_distribution<double>(0, 1)(g)
+            : kind == 3 ? std::array<double, 5>{-1.5, -0.0, 0.0, 2.0, -0x1p-1074}[g() % 5]
+                        : 1 + k(g) * 0x1p-52;
+      }
       std::vector<std::uint32_t> got, want(n);
       descending_order(v.data() + 1, n, 3, got);
       std::iota(want.begin(), want.end(), 0u);
@@ -248,6 +253,16 @@ std::vector<std::int32_t> brute_force_ranks(const Rows& rows) {
 
 void moo_ranks_bruteforce() {
   std::mt19937_64 g(11);
+  // Signed zeros are one value: the presort's integer keys must not split -0 from +0.
+  for (std::size_t m : {2, 3}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      Rows rows(60, std::vector<double>(m));
+      for (auto& r : rows)
+        for (double& v : r) v = std::array<double, 4>{-1.0, -0.0, 0.0, 1.0}[g() % 4];
+      const std::vector<double> x = flat(rows);
+      CHECK(pareto_ranks(Points{x.data(), rows.size(), m}, {}) == brute_force_ranks(rows));
+    }
+  }
   for (std::size_t m = 1; m <= 5; ++m) {
     for (int trial = 0; trial < 40; ++trial) {
       const Rows rows = random_rows(g, 1 + (trial * 37) % 300, m, trial % 2 == 0);

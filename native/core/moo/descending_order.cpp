@@ -1,14 +1,14 @@
 // How descending_order sorts without data-dependent branches:
-// - Positive doubles order like their bit patterns read as unsigned integers, so each row gets
-//   the key (bits of its value, with the lowest b bits replaced by its row number), b the bits
-//   needed for n - 1 rows. Keys are distinct, integers compare and select by conditional moves,
+// - Doubles order like their bit patterns read as unsigned integers once negative ones have all
+//   their bits flipped and the others their sign bit (ordered_bits), so each row gets the key
+//   (those bits, with the lowest b replaced by its row number), b the bits needed for n - 1 rows. Keys are distinct, integers compare and select by conditional moves,
 //   and the row comes back out of the key.
 // - The keys are sorted by a sorting network on blocks of 8 and bottom-up merges whose each
 //   step takes the larger head (a max, not a branch); only loop bounds branch.
 // - Dropping b low bits can only tie values closer than 2^-(52-b) relative: keys then order
 //   those rows by row number. Such runs sit together (equal upper bits), and each is re-sorted
 //   by its exact values, so the result is exact; for values that do not nearly tie it is a
-//   pass that finds no run.
+//   pass that finds no run, and runs of one value are already in row order.
 #include "descending_order.h"
 
 #include <algorithm>
@@ -20,6 +20,14 @@
 namespace moalign::moo {
 
 namespace {
+
+// Bits that order as unsigned integers like the doubles do (finite values; -0 + 0 is +0, so the
+// two zeros get one key).
+inline std::uint64_t ordered_bits(double v) {
+  const std::uint64_t b = std::bit_cast<std::uint64_t>(v + 0.0);
+  const std::uint64_t negative = static_cast<std::uint64_t>(static_cast<std::int64_t>(b) >> 63);
+  return b ^ (negative | (std::uint64_t{1} << 63));
+}
 
 // Sorts 8 keys descending in place: the optimal 19-comparator network (Knuth, TAOCP 5.3.4).
 inline void sort8_desc(std::uint64_t* k) {
@@ -76,7 +84,7 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   keys.resize(n);
   scratch.resize(n);
   const std::uint64_t row_bits = (std::uint64_t{1} << std::bit_width(n - 1)) - 1;
-  for (std::size_t i = 0; i < n; ++i) keys[i] = (std::bit_cast<std::uint64_t>(values[i * stride]) & ~row_bits) | i;
+  for (std::size_t i = 0; i < n; ++i) keys[i] = (ordered_bits(values[i * stride]) & ~row_bits) | i;
   std::uint64_t* sorted = sort_desc(keys.data(), scratch.data(), n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
   // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
@@ -85,11 +93,15 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   for (std::size_t i = 1; i < n; ++i) {
     if (!same_run(i - 1, i)) continue;
     std::size_t hi = i + 1;
-    while (hi < n && same_run(i - 1, hi)) ++hi;
-    std::sort(order.begin() + static_cast<std::ptrdiff_t>(i - 1), order.begin() + static_cast<std::ptrdiff_t>(hi),
-              [&](std::uint32_t a, std::uint32_t b) { return value(a) > value(b) || (value(a) == value(b) && a > b); });
+    bool one_value = value(order[i - 1]) == value(order[i]);
+    for (; hi < n && same_run(i - 1, hi); ++hi) one_value &= value(order[hi]) == value(order[i - 1]);
+    if (!one_value) {
+      std::sort(order.begin() + static_cast<std::ptrdiff_t>(i - 1), order.begin() + static_cast<std::ptrdiff_t>(hi),
+                [&](std::uint32_t a, std::uint32_t b) { return value(a) > value(b) || (value(a) == value(b) && a > b); });
+    }
     i = hi;
   }
+  if (n > (std::size_t{1} << 16)) keys = scratch = {};  // a sort of a large pool keeps no memory
 }
 
 }  // namespace moalign::moo

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "prefix_search.h"
 #include "successor_set.h"
 
 namespace moalign::moo {
@@ -82,15 +83,8 @@ class FlatStaircase {
   // Adds the point (x, y), x and y > 0. Returns false (and changes nothing) when an entry weakly
   // dominates it.
   bool insert(double x, double y) {
-    // right: the first entry with a larger x (the +inf sentinel at the latest). A binary search
-    // whose steps select by masking, so its only branch is the length-driven loop.
-    std::size_t right = 0;
-    for (std::size_t len = xs_.size(); len > 1;) {
-      const std::size_t half = len / 2;
-      right += half & (std::size_t{0} - (xs_[right + half - 1] <= x));
-      len -= half;
-    }
-    right += xs_[right] <= x;
+    // The first entry with a larger x (the +inf sentinel at the latest).
+    const std::size_t right = prefix_length(xs_.data(), xs_.size(), [x](double v) { return v <= x; });
     if (ys_[right] >= y) return false;
     std::size_t cur = right - 1;
     if (xs_[cur] == x && ys_[cur] >= y) return false;
