@@ -3,8 +3,10 @@
 // w-group is the sweep's base (one z-sweep); every later point adds its exclusive 3-D contribution.
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <vector>
 
+#include "descending_order.h"
 #include "hv4d_plus.h"
 #include "hv_kernels.h"
 
@@ -60,12 +62,16 @@ double hv4d_sorted(const double* q, std::size_t n) {
 }  // namespace
 
 double hv4d(double* q, std::size_t n) {
-  thread_local std::vector<std::array<double, 4>> rows;
-  rows.resize(n);
-  for (std::size_t i = 0; i < n; ++i) rows[i] = {q[4 * i], q[4 * i + 1], q[4 * i + 2], q[4 * i + 3]};
   // Ties in q4 may come in any order: a point processed before one that dominates it is dropped
   // from the z-list when the dominating one arrives, and the volume is the same.
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[3] > b[3]; });
+  thread_local std::vector<std::uint32_t> order;
+  thread_local std::vector<std::array<double, 4>> rows;
+  descending_order(q + 3, n, 4, order);
+  rows.resize(n);
+  for (std::size_t t = 0; t < n; ++t) {
+    const double* r = q + 4 * order[t];
+    rows[t] = {r[0], r[1], r[2], r[3]};
+  }
   return hv4d_sorted(rows.data()->data(), n);
 }
 
