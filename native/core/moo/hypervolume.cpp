@@ -120,15 +120,23 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   std::size_t reported = 0;  // touched by the calling thread only
   std::exception_ptr failure;
   std::mutex failure_mutex;
+  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, at::get_num_threads())), b.fronts);
+  // Threads claim fronts in chunks: one atomic add per chunk instead of per (small) front, and
+  // neighbouring results mostly written by one thread. About 16 chunks a thread keeps the ends
+  // balanced when fronts differ in size or a core is busy elsewhere.
+  const std::size_t chunk = std::max<std::size_t>(1, b.fronts / (16 * std::max<std::size_t>(1, threads)));
   const auto worker = [&](bool reports) {
     try {
       std::vector<double> q;
-      for (std::size_t f; (f = next.fetch_add(1)) < b.fronts;) {
+      for (std::size_t first; (first = next.fetch_add(chunk)) < b.fronts;) {
         if (cancel.cancelled()) break;
-        const HypervolumeResult r = front_hypervolume(b.front(f), b.front_ref(f), mask, q);
-        out.hypervolume[f] = r.hypervolume;
-        out.dropped[f] = static_cast<std::int32_t>(r.dropped);
-        const std::size_t finished = done.fetch_add(1) + 1;
+        const std::size_t last = std::min(first + chunk, b.fronts);
+        for (std::size_t f = first; f < last; ++f) {
+          const HypervolumeResult r = front_hypervolume(b.front(f), b.front_ref(f), mask, q);
+          out.hypervolume[f] = r.hypervolume;
+          out.dropped[f] = static_cast<std::int32_t>(r.dropped);
+        }
+        const std::size_t finished = done.fetch_add(last - first) + (last - first);
         if (reports && progress && finished >= reported + report_every) {
           reported = finished;
           progress(static_cast<double>(finished), static_cast<double>(b.fronts));
@@ -140,7 +148,6 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
       next.store(b.fronts);  // the others stop at their next front
     }
   };
-  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, at::get_num_threads())), b.fronts);
   std::vector<std::thread> helpers;
   for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(worker, false);
   worker(true);
