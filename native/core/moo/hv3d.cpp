@@ -56,7 +56,7 @@ double hv3d(double* q, std::size_t n) {
   descending_order(q + 2, n, 3, order);
   if (n <= kFlatMax) {
     thread_local FlatStaircase flat;
-    flat.clear();
+    flat.clear(n);
     return sweep(q, order, [&](std::uint32_t i) {
       flat.insert(q[3 * i], q[3 * i + 1]);
       return flat.area();

@@ -71,10 +71,13 @@ class Staircase {
 // the same arithmetic as Staircase, so both give the same area bit for bit.
 class FlatStaircase {
  public:
-  void clear() {
+  // Empties the staircase, with room for n points.
+  void clear(std::size_t n) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    xs_.assign({0.0, kInf});
-    ys_.assign({kInf, 0.0});
+    steps_.resize(n + 2);
+    steps_[0] = {0.0, kInf};
+    steps_[1] = {kInf, 0.0};
+    size_ = 2;
     area_ = 0;
   }
 
@@ -83,36 +86,40 @@ class FlatStaircase {
   // Adds the point (x, y), x and y > 0. Returns false (and changes nothing) when an entry weakly
   // dominates it.
   bool insert(double x, double y) {
+    Step* s = steps_.data();
     // The first entry with a larger x (the +inf sentinel at the latest).
-    const std::size_t right = prefix_length(xs_.data(), xs_.size(), [x](double v) { return v <= x; });
-    if (ys_[right] >= y) return false;
+    const std::size_t right = prefix_length(s, size_, [x](const Step& e) { return e.x <= x; });
+    if (s[right].y >= y) return false;
     std::size_t cur = right - 1;
-    if (xs_[cur] == x && ys_[cur] >= y) return false;
+    if (s[cur].x == x && s[cur].y >= y) return false;
     // Entries left of x with y <= the new y are dominated: subtract their strips. The left
     // sentinel's +inf height ends the walk.
     double removed = 0, last_x = -1;
-    for (; ys_[cur] <= y; --cur) {
-      if (last_x < 0) last_x = xs_[cur];
-      removed += (xs_[cur] - xs_[cur - 1]) * ys_[cur];
+    for (; s[cur].y <= y; --cur) {
+      if (last_x < 0) last_x = s[cur].x;
+      removed += (s[cur].x - s[cur - 1].x) * s[cur].y;
     }
-    if (last_x < 0) last_x = xs_[cur];
-    area_ += inserted_area(x, y, xs_[cur], last_x, ys_[right], removed);
-    // The entries cur+1 .. right-1 were dominated: the new one takes the first place, the rest go.
-    const auto at = static_cast<std::ptrdiff_t>(cur + 1), end = static_cast<std::ptrdiff_t>(right);
-    if (at == end) {
-      xs_.insert(xs_.begin() + at, x);
-      ys_.insert(ys_.begin() + at, y);
-    } else {
-      xs_[cur + 1] = x;
-      ys_[cur + 1] = y;
-      xs_.erase(xs_.begin() + at + 1, xs_.begin() + end);
-      ys_.erase(ys_.begin() + at + 1, ys_.begin() + end);
+    if (last_x < 0) last_x = s[cur].x;
+    area_ += inserted_area(x, y, s[cur].x, last_x, s[right].y, removed);
+    // The entries cur+1 .. right-1 were dominated: the new one takes place cur+1, and the
+    // entries from `right` on move to follow it. Plain loops: the moves are a few steps long.
+    const std::size_t to = cur + 2;
+    if (to > right) {
+      for (std::size_t i = size_; i-- > right;) s[i + 1] = s[i];
+    } else if (to < right) {
+      for (std::size_t i = right; i < size_; ++i) s[i - (right - to)] = s[i];
     }
+    size_ = size_ + to - right;
+    s[cur + 1] = {x, y};
     return true;
   }
 
  private:
-  std::vector<double> xs_, ys_;
+  struct Step {
+    double x, y;
+  };
+  std::vector<Step> steps_;  // x ascending, y strictly descending; sentinels first and last
+  std::size_t size_ = 0;
   double area_ = 0;
 };
 
