@@ -180,7 +180,7 @@ double hv_by_slices(const Rows& rows, const std::vector<double>& ref) {
 void moo_hypervolume_presort() {
   std::mt19937_64 g(17);
   // The presort itself against std::sort: values descending, then rows descending.
-  for (std::size_t n : {1, 2, 7, 8, 9, 100, 129, 600}) {
+  for (std::size_t n : {1, 2, 7, 8, 9, 100, 129, 600, 1023, 1024, 5000}) {  // merges, then radix
     for (int kind = 0; kind < 4; ++kind) {  // uniform, few values, 1 + k ulp, signs and signed zeros
       std::vector<double> v(3 * n);
       std::uniform_int_distribution<int> k(0, kind == 1 ? 3 : 300);
@@ -200,8 +200,8 @@ void moo_hypervolume_presort() {
   }
   const std::vector<double> origin(4, 0.0);
   for (std::size_t m = 2; m <= 4; ++m) {
-    for (std::size_t n : {std::size_t{9}, std::size_t{100}, std::size_t{256}, std::size_t{257}, std::size_t{400}}) {
-      if (m == 4 && n > 100) continue;  // the reference is O(n^3 log n)
+    for (std::size_t n : {std::size_t{9}, std::size_t{100}, std::size_t{256}, std::size_t{257}, std::size_t{400}, std::size_t{2000}}) {
+      if ((m == 4 && n > 100) || (m == 3 && n > 400)) continue;  // the reference is O(n^(m-1) log n)
       for (int kind = 0; kind < 3; ++kind) {
         Rows rows = random_rows(g, n, m, kind == 1);
         if (kind == 0) {  // a front: rows scaled onto the simplex
