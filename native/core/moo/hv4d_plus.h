@@ -269,16 +269,17 @@ class Sweep {
     p->next->prev = p;
     for (Node* s = p->next; s != s_end; s = s->next) {
       if (covers_xy(*s, *p) & ((s->x < p->x) | (s->y < p->y))) return;  // s shadows p above
-      if (p->x <= s->x) {
-        if (p->y <= s->y) {
-          s->prev->next = s->next;
-          s->next->prev = s->prev;
-        } else if (p->x < s->x && lex_yxz_less(*p, *s->closest[1])) {
-          s->closest[1] = p;
-        }
-      } else if (p->y < s->y && lex_xyz_less(*p, *s->closest[0])) {
-        s->closest[0] = p;
+      const bool right_of_p = p->x <= s->x;
+      if (right_of_p & (p->y <= s->y)) {  // p dominates s in 3-D
+        s->prev->next = s->next;
+        s->next->prev = s->prev;
+        continue;
       }
+      // p may become s's closest neighbour on one side: selected, not branched on.
+      const bool left = right_of_p & (p->x < s->x) && lex_yxz_less(*p, *s->closest[1]);
+      const bool below = !right_of_p & (p->y < s->y) && lex_xyz_less(*p, *s->closest[0]);
+      s->closest[1] = select(left, p, s->closest[1]);
+      s->closest[0] = select(below, p, s->closest[0]);
     }
   }
 };
