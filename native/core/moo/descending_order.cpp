@@ -45,6 +45,35 @@ inline void sort8_desc(std::uint64_t* k) {
   }
 }
 
+// Merges the descending runs a[0..na) and b[0..nb) (distinct keys) into out[0..na+nb). First
+// min(na, nb) steps from each end: the larger head goes to the front, the smaller tail to the
+// back. After k < min(na, nb) steps from one end neither run is used up from that end, so these
+// steps need no bounds check (quadsort's "parity merge"), and the two ends are independent chains
+// of load-compare-advance that the core overlaps. What is left in the middle is merged with bounds.
+inline void merge_desc(const std::uint64_t* a, std::size_t na, const std::uint64_t* b, std::size_t nb, std::uint64_t* out) {
+  const std::uint64_t *a_end = a + na, *b_end = b + nb;  // one past the tails not yet merged
+  std::uint64_t *front = out, *back = out + na + nb;
+  for (std::size_t k = std::min(na, nb); k > 0; --k) {
+    const std::uint64_t ha = *a, hb = *b, from_b = hb > ha;
+    *front++ = from_b ? hb : ha;
+    b += from_b;
+    a += 1 - from_b;
+    const std::uint64_t ta = a_end[-1], tb = b_end[-1], to_b = tb < ta;
+    *--back = to_b ? tb : ta;
+    b_end -= to_b;
+    a_end -= 1 - to_b;
+  }
+  while (a < a_end && b < b_end) {
+    const std::uint64_t ha = *a, hb = *b, from_b = hb > ha;
+    *front++ = from_b ? hb : ha;
+    b += from_b;
+    a += 1 - from_b;
+  }
+  std::memcpy(front, a, static_cast<std::size_t>(a_end - a) * sizeof(std::uint64_t));
+  front += a_end - a;
+  std::memcpy(front, b, static_cast<std::size_t>(b_end - b) * sizeof(std::uint64_t));
+}
+
 // Sorts keys[0..n) descending; returns the buffer holding the result (keys or scratch).
 std::uint64_t* sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std::size_t n) {
   constexpr std::size_t kBlock = 8;
@@ -60,16 +89,7 @@ std::uint64_t* sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std::size_
   for (; width < n; width *= 2) {
     for (std::size_t lo = 0; lo < n; lo += 2 * width) {
       const std::size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
-      std::size_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi) {
-        const std::uint64_t a = from[i], b = from[j], right = b > a;  // keys are distinct
-        to[k++] = right ? b : a;                                        // a conditional move
-        j += right;
-        i += 1 - right;
-      }
-      std::memcpy(to + k, from + i, (mid - i) * sizeof(std::uint64_t));
-      k += mid - i;
-      std::memcpy(to + k, from + j, (hi - j) * sizeof(std::uint64_t));
+      merge_desc(from + lo, mid - lo, from + mid, hi - mid, to + lo);
     }
     std::swap(from, to);
   }
