@@ -58,7 +58,7 @@ inline bool lex_yxz_less(const Node& a, const Node& b) {
 inline bool covers_xy(const Node& a, const Node& b) { return (a.x <= b.x) & (a.y <= b.y); }
 
 // `cond ? a : b` for node pointers, by indexing: compilers emit a branch for the plain select.
-inline Node* select(bool cond, Node* a, Node* b) {
+inline Node* choose(bool cond, Node* a, Node* b) {
   Node* const pick[2] = {b, a};
   return pick[cond];
 }
@@ -222,8 +222,8 @@ class Sweep {
       s->cnext[1]->cnext[0] = s;
       const bool new_right = (s->y < p->y) & lex_xyz_less(*s, *right);
       const bool new_left = !new_right & (s->x < p->x) & lex_yxz_less(*s, *left);
-      right = select(new_right, s, right);
-      left = select(new_left, s, left);
+      right = choose(new_right, s, right);
+      left = choose(new_left, s, left);
     }
   }
 
@@ -278,8 +278,8 @@ class Sweep {
       // p may become s's closest neighbour on one side: selected, not branched on.
       const bool left = right_of_p & (p->x < s->x) && lex_yxz_less(*p, *s->closest[1]);
       const bool below = !right_of_p & (p->y < s->y) && lex_xyz_less(*p, *s->closest[0]);
-      s->closest[1] = select(left, p, s->closest[1]);
-      s->closest[0] = select(below, p, s->closest[0]);
+      s->closest[1] = choose(left, p, s->closest[1]);
+      s->closest[0] = choose(below, p, s->closest[0]);
     }
   }
 };
