@@ -45,15 +45,20 @@ inline void sort8_desc(std::uint64_t* k) {
   }
 }
 
-// Merges the descending runs a[0..na) and b[0..nb) (distinct keys) into out[0..na+nb). First
-// min(na, nb) steps from each end: the larger head goes to the front, the smaller tail to the
-// back. After k < min(na, nb) steps from one end neither run is used up from that end, so these
-// steps need no bounds check (quadsort's "parity merge"), and the two ends are independent chains
-// of load-compare-advance that the core overlaps. What is left in the middle is merged with bounds.
-inline void merge_desc(const std::uint64_t* a, std::size_t na, const std::uint64_t* b, std::size_t nb, std::uint64_t* out) {
-  const std::uint64_t *a_end = a + na, *b_end = b + nb;  // one past the tails not yet merged
-  std::uint64_t *front = out, *back = out + na + nb;
-  for (std::size_t k = std::min(na, nb); k > 0; --k) {
+// A merge of the descending runs a[0..na) and b[0..nb) (distinct keys) into out[0..na+nb) that
+// works from both ends: step() sends the larger head to the front and the smaller tail to the
+// back. After k < min(na, nb) steps neither run is used up from either end, so those steps need
+// no bounds check (quadsort's "parity merge"), and the two ends are independent chains of
+// load-compare-advance that the core overlaps: the merges are latency-bound, not
+// instruction-bound.
+struct TwoEndedMerge {
+  const std::uint64_t *a, *b, *a_end, *b_end;  // the heads, and one past the tails, not yet merged
+  std::uint64_t *front, *back;
+
+  TwoEndedMerge(const std::uint64_t* a_, std::size_t na, const std::uint64_t* b_, std::size_t nb, std::uint64_t* out)
+      : a(a_), b(b_), a_end(a_ + na), b_end(b_ + nb), front(out), back(out + na + nb) {}
+
+  void step() {
     const std::uint64_t ha = *a, hb = *b, from_b = hb > ha;
     *front++ = from_b ? hb : ha;
     b += from_b;
@@ -63,16 +68,20 @@ inline void merge_desc(const std::uint64_t* a, std::size_t na, const std::uint64
     b_end -= to_b;
     a_end -= 1 - to_b;
   }
-  while (a < a_end && b < b_end) {
-    const std::uint64_t ha = *a, hb = *b, from_b = hb > ha;
-    *front++ = from_b ? hb : ha;
-    b += from_b;
-    a += 1 - from_b;
+
+  // What min(na, nb) steps left in the middle, merged with bounds.
+  void finish() {
+    while (a < a_end && b < b_end) {
+      const std::uint64_t ha = *a, hb = *b, from_b = hb > ha;
+      *front++ = from_b ? hb : ha;
+      b += from_b;
+      a += 1 - from_b;
+    }
+    std::memcpy(front, a, static_cast<std::size_t>(a_end - a) * sizeof(std::uint64_t));
+    front += a_end - a;
+    std::memcpy(front, b, static_cast<std::size_t>(b_end - b) * sizeof(std::uint64_t));
   }
-  std::memcpy(front, a, static_cast<std::size_t>(a_end - a) * sizeof(std::uint64_t));
-  front += a_end - a;
-  std::memcpy(front, b, static_cast<std::size_t>(b_end - b) * sizeof(std::uint64_t));
-}
+};
 
 // Sorts keys[0..n) descending; returns the buffer holding the result (keys or scratch).
 std::uint64_t* sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std::size_t n) {
@@ -87,9 +96,21 @@ std::uint64_t* sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std::size_
   std::uint64_t* from = keys;
   std::uint64_t* to = scratch;
   for (; width < n; width *= 2) {
-    for (std::size_t lo = 0; lo < n; lo += 2 * width) {
+    std::size_t lo = 0;
+    // Two full pairs at a time: four independent chains. Equal runs need no finish().
+    for (; lo + 4 * width <= n; lo += 4 * width) {
+      TwoEndedMerge first(from + lo, width, from + lo + width, width, to + lo);
+      TwoEndedMerge second(from + lo + 2 * width, width, from + lo + 3 * width, width, to + lo + 2 * width);
+      for (std::size_t k = 0; k < width; ++k) {
+        first.step();
+        second.step();
+      }
+    }
+    for (; lo < n; lo += 2 * width) {
       const std::size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
-      merge_desc(from + lo, mid - lo, from + mid, hi - mid, to + lo);
+      TwoEndedMerge merge(from + lo, mid - lo, from + mid, hi - mid, to + lo);
+      for (std::size_t k = std::min(mid - lo, hi - mid); k > 0; --k) merge.step();
+      merge.finish();
     }
     std::swap(from, to);
   }
