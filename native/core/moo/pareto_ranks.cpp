@@ -9,7 +9,6 @@
 #include <numeric>
 
 #include "descending_order.h"
-#include "prefix_search.h"
 
 namespace moalign::moo {
 
@@ -115,6 +114,20 @@ struct XYZ {
   static bool after_x(const XYZ& a, const XYZ& b) { return a.y > b.y || (a.y == b.y && a.z > b.z); }
 };
 
+// The length of the prefix of the ascending v[0..len) whose entries are below y: a binary search
+// that selects by masking, so its only branch is the length-driven loop (the probes come in
+// random order, where std::lower_bound mispredicted about every other step).
+std::size_t count_below_sorted(const double* v, std::size_t len, double y) {
+  if (len == 0) return 0;
+  std::size_t at = 0;
+  for (; len > 1;) {
+    const std::size_t half = len / 2;
+    at += half & (std::size_t{0} - static_cast<std::size_t>(v[at + half - 1] < y));
+    len -= half;
+  }
+  return at + static_cast<std::size_t>(v[at] < y);
+}
+
 // A front's staircase: y ascending, z strictly descending. Searches over y go through a summary
 // holding the last y of every block of kBlock entries, then count within one block: two short,
 // cache-friendly passes instead of a long chain of dependent loads (the sort's hot spot).
@@ -171,7 +184,7 @@ class FrontStairs {
 
   // Index of the first y_ >= y (size() if none).
   std::size_t first_at_or_above(double y) const {
-    const std::size_t block = prefix_length(summary_.data(), summary_.size(), [y](double v) { return v < y; });
+    const std::size_t block = count_below_sorted(summary_.data(), summary_.size(), y);
     const std::size_t begin = block * kBlock;
     return begin + count_below(y_.data() + begin, std::min(kBlock, y_.size() - begin), y);
   }
