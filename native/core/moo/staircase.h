@@ -3,6 +3,7 @@
 // rank of their x among the distinct x values of the whole problem, so the ordered set is a
 // SuccessorSet rather than a balanced tree. Invariant: x ascending with key, y strictly descending.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -74,8 +75,8 @@ class FlatStaircase {
   // Empties the staircase, with room for n points.
   void clear(std::size_t n) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    xs_.resize(n + 2);
-    ys_.resize(n + 2);
+    xs_.resize(n + 3 + kMove);  // room for a fixed-size move that starts at the last step
+    ys_.resize(n + 3 + kMove);
     xs_[0] = 0.0;
     ys_[0] = kInf;
     xs_[1] = kInf;
@@ -112,8 +113,11 @@ class FlatStaircase {
     // entries from `right` on move to follow it.
     const std::size_t to = cur + 2;
     if (to != right) {
-      std::memmove(xs + to, xs + right, (size_ - right) * sizeof(double));
-      std::memmove(ys + to, ys + right, (size_ - right) * sizeof(double));
+      // Usually a few steps move: then kMove of them (what follows the end is scratch), so the
+      // length memmove branches on is nearly always the same, and predicted.
+      const std::size_t count = std::max(size_ - right, kMove);
+      std::memmove(xs + to, xs + right, count * sizeof(double));
+      std::memmove(ys + to, ys + right, count * sizeof(double));
     }
     size_ = size_ + to - right;
     xs[cur + 1] = x;
@@ -122,6 +126,7 @@ class FlatStaircase {
   }
 
  private:
+  static constexpr std::size_t kMove = 16;
   std::vector<double> xs_, ys_;  // x ascending, y strictly descending; sentinels first and last
   std::size_t size_ = 0;
   double area_ = 0;
