@@ -1,5 +1,6 @@
 // The transformer engine without Node: the parity fixtures (test/fixtures/engine, written by
 // transformers) loaded through the core, on the CPU or on MOALIGN_TEST_DEVICE (e.g. cuda).
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/cat.h>
@@ -216,11 +217,17 @@ at::Tensor randn(std::vector<int64_t> shape, at::Generator& g, at::ScalarType dt
 // the frozen projection itself and must pass their gradients on when they are trained. With
 // dropout, a fixed inverted-dropout mask (keep = Bernoulli(1 - p) / (1 - p)) on the adapter's input:
 // the fused backward must use the forward's mask, for x (only the adapter's share) and for V.
+// The layer cuts the tokens into one chunk per thread when there are enough of them (and the λ rows
+// split evenly): the longer inputs run on two threads, in 2 chunks for one λ and for 4 rows, in 1
+// for 3 rows.
 void svd_lora_gradcheck() {
   auto g = at::make_generator<at::CPUGeneratorImpl>(3);
-  const int64_t B = 3, T = 4, in = 7, out = 5, k = 2, m = 3, r = k + m;
+  const int64_t in = 7, out = 5, k = 2, m = 3, r = k + m;
   const double c = 7.0 / k;  // not a power of two: no exact rescaling to hide behind
   const double p_drop = 0.3;
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (const auto& [B, T] : std::vector<std::pair<int64_t, int64_t>>{{3, 4}, {3, 64}, {4, 32}})
   for (const bool dropout : {false, true})
   for (const bool conv1d : {false, true}) {
     for (const int64_t R : {int64_t{1}, B}) {
@@ -251,13 +258,14 @@ void svd_lora_gradcheck() {
       for (int i = 0; i < 7; ++i) {
         const at::Tensor a = f[i].grad(), e = p[i].grad();
         const double err = (a - e).abs().max().item<double>() / e.abs().max().item<double>();
-        std::printf("SVD-LoRA gradient of %s, %lld preference rows, %s%s: relative error %.1e\n", names[i], static_cast<long long>(R),
-                    conv1d ? "Conv1D" : "Linear", dropout ? ", dropout" : "", err);
+        std::printf("SVD-LoRA gradient of %s, %lld tokens, %lld preference rows, %s%s: relative error %.1e\n", names[i], static_cast<long long>(B * T),
+                    static_cast<long long>(R), conv1d ? "Conv1D" : "Linear", dropout ? ", dropout" : "", err);
         CHECK(e.abs().max().item<double>() > 1e-3);  // non-trivial
         CHECK(err < 1e-12);
       }
     }
   }
+  at::set_num_threads(threads);
   // per-row λ needs an input with that many rows
   const at::Tensor x = randn({2, 4, in}, g), w = randn({out, in}, g);
   const std::string msg = expect_throw<InvalidArgument>([&] {
