@@ -20,8 +20,10 @@ class AdamW {
  public:
   AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
 
-  // One update with learning rate `lr`; parameters without a gradient are skipped.
+  // One update with learning rate `lr`; parameters without a gradient are skipped (as
+  // torch.optim does: their moments and step count stay as they are).
   void step(double lr);
+  // Drops every gradient (leaves them undefined, PyTorch's zero_grad(set_to_none=True)).
   void zero_grad();
 
   int64_t steps() const { return steps_; }
