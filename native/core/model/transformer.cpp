@@ -13,6 +13,7 @@
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/ops/silu.h>
+#include <ATen/ops/split.h>
 #include <ATen/ops/zeros.h>
 
 #include <cmath>
@@ -155,11 +156,12 @@ at::Tensor Transformer::attention(const Block& b, const at::Tensor& x, const at:
   const int64_t B = x.size(0), T = x.size(1), H = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim;
   at::Tensor q, k, v;  // (B, h, T, D)
   if (c.layout == Layout::Gpt2) {
-    const at::Tensor qkv = b.c_attn.forward(x);  // (B, T, 3C)
-    const int64_t C = c.hidden_size;
-    q = qkv.narrow(-1, 0, C).view({B, T, H, D}).transpose(1, 2);
-    k = qkv.narrow(-1, C, C).view({B, T, H, D}).transpose(1, 2);
-    v = qkv.narrow(-1, 2 * C, C).view({B, T, H, D}).transpose(1, 2);
+    // split, not three narrows: its backward writes the three gradients into one (B, T, 3C)
+    // tensor (a cat), where each narrow's would zero-fill a (B, T, 3C) tensor of its own.
+    const std::vector<at::Tensor> qkv = b.c_attn.forward(x).split(c.hidden_size, -1);  // 3 x (B, T, C)
+    q = qkv[0].view({B, T, H, D}).transpose(1, 2);
+    k = qkv[1].view({B, T, H, D}).transpose(1, 2);
+    v = qkv[2].view({B, T, H, D}).transpose(1, 2);
   } else {
     q = b.q.forward(x).view({B, T, H, D}).transpose(1, 2);
     k = b.k.forward(x).view({B, T, Hkv, D}).transpose(1, 2);
