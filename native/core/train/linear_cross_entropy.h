@@ -1,7 +1,8 @@
 // The LM head and the causal-LM loss in one step, chunked over rows: mean over valid rows of
 // -log softmax(h W^T)[target]. No (rows, vocab) logits tensor is kept for backward: each chunk's
-// gradient (softmax - onehot) is used at once for dh = g W and dW += g^T h, and backward only
-// scales them. Same three products as the unfused head, a fraction of the memory. Core-internal.
+// gradient (softmax - onehot) is used at once for dh = g W and dW += g^T h, and backward hands
+// them on (scaled, when the loss was). Same three products as the unfused head, a fraction of the
+// memory. Core-internal.
 #pragma once
 #include <ATen/core/Tensor.h>
 
