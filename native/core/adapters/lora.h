@@ -20,6 +20,8 @@ class Lora final : public Adapter {
  private:
   at::Tensor a_, b_;
   double scaling_;
+  // SVD-LoRA's diagonal (1, ..., 1), scale and preference (1, 0): constants, never trained.
+  at::Tensor unit_diagonal_, zero_scale_, no_preference_;
 };
 
 }  // namespace moalign::adapters
