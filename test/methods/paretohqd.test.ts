@@ -81,8 +81,9 @@ describe('ParetoHqD on the built-in task (reduced)', () => {
       new ParetoHqD(config, resumed).runAll({
         signal: abort.signal,
         onProgress: (e) => {
-          // stop inside stage 2's second training run
-          if (e.kind === 'train' && e.stage === 2 && e.index === 1 && e.progress.step === 3) abort.abort();
+          // stop inside stage 2's second training run, at its first step: the native loop runs on
+          // while the progress event crosses to JS, so an abort later in a 6-step run can land too late
+          if (e.kind === 'train' && e.stage === 2 && e.index === 1 && e.progress.step === 1) abort.abort();
         },
       }),
     ).rejects.toThrow();
