@@ -1,8 +1,9 @@
 // How descending_order sorts without data-dependent branches:
 // - Doubles order like their bit patterns read as unsigned integers once negative ones have all
 //   their bits flipped and the others their sign bit (ordered_bits), so each row gets the key
-//   (those bits, with the lowest b replaced by its row number), b the bits needed for n - 1 rows. Keys are distinct, integers compare and select by conditional moves,
-//   and the row comes back out of the key.
+//   (those bits, with the lowest b replaced by its row number), b the bits needed for n - 1
+//   rows. Keys are distinct, integers compare and select by conditional moves, and the row comes
+//   back out of the key.
 // - The keys are sorted by a sorting network on blocks of 8 and bottom-up merges whose each
 //   step takes the larger head by a conditional move; only loop bounds branch. From 1,024 keys
 //   on, by a radix sort instead (the same order: the keys are distinct).
