@@ -49,13 +49,7 @@ static BlockBenchVariant to_block_variant(const Napi::Value& value) {
   v.name = option_string(o, "name", "");
   if (v.name.empty()) throw_type_error(env, "benchmarkBlock: a variant needs a name");
   v.adapters = option_bool(o, "adapters", false);
-  const Napi::Value pref = o.Get("preference");
-  if (pref.IsObject()) {
-    const Napi::Object p = pref.As<Napi::Object>();
-    v.preference = to_preference_rows(p.Get("values"), p.Get("m"), "benchmarkBlock preference");
-  } else if (!pref.IsUndefined() && !pref.IsNull()) {
-    throw_type_error(env, "benchmarkBlock: a variant's preference must be { values, m }");
-  }
+  v.preference = option_preference_rows(o, "preference", "benchmarkBlock: a variant's preference");
   return v;
 }
 

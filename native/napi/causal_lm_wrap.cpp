@@ -236,13 +236,7 @@ Napi::Value CausalLMWrap::generate(const Napi::CallbackInfo& info) {
       throw_type_error(env, "logitBias must be an object mapping token ids to numbers");
     }
     // preferences: { values (rows * m, row-major), m }, one row per prompt (SVD-LoRA models)
-    const Napi::Value pref = o.Get("preferences");
-    if (pref.IsObject()) {
-      const Napi::Object p = pref.As<Napi::Object>();
-      g.preferences = to_preference_rows(p.Get("values"), p.Get("m"), "generate preferences");
-    } else if (!pref.IsUndefined() && !pref.IsNull()) {
-      throw_type_error(env, "preferences must be { values, m }");
-    }
+    g.preferences = option_preference_rows(o, "preferences", "generate preferences");
     CancelTokenPtr cancel = CancelTokenWrap::from_arg(info.Length() > 2 ? info[2] : env.Undefined());
     std::shared_ptr<model::CausalLM> m = model_;
     return Napi::Value(PromiseWorker<model::GenerateResult>::start(

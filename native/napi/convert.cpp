@@ -160,4 +160,12 @@ std::vector<std::vector<double>> to_preference_rows(const Napi::Value& values, c
   return rows;
 }
 
+std::vector<std::vector<double>> option_preference_rows(const Napi::Object& options, const char* key, const char* what) {
+  const Napi::Value v = options.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return {};
+  if (!v.IsObject()) throw_type_error(options.Env(), std::string(what) + " must be { values, m }");
+  const Napi::Object o = v.As<Napi::Object>();
+  return to_preference_rows(o.Get("values"), o.Get("m"), what);
+}
+
 }  // namespace moalign::napi

@@ -31,5 +31,8 @@ Napi::Object options_arg(const Napi::CallbackInfo& info, size_t index);
 // Preference rows from a flat row-major array of numbers (Float64Array or number[]) and m; `what`
 // names the argument in errors. The core checks that every row lies on the simplex.
 std::vector<std::vector<double>> to_preference_rows(const Napi::Value& values, const Napi::Value& m_value, const char* what);
+// The same from an optional option `key` of the form { values, m }: none (empty) when it is
+// left out or null; anything else than an object is refused with `what` named.
+std::vector<std::vector<double>> option_preference_rows(const Napi::Object& options, const char* key, const char* what);
 
 }  // namespace moalign::napi
