@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { packageRoot } from '../ts/paths.js';
 
@@ -208,17 +209,52 @@ export function writeResults(file: string, report: unknown): void {
   console.log(`wrote ${file}`);
 }
 
-/** The command-line options every benchmark with cases and Python baselines shares, for parseArgs. */
-export const COMMON_BENCH_OPTIONS = {
-  threads: { type: 'string' },
-  repeats: { type: 'string' },
-  only: { type: 'string' },
-  out: { type: 'string' },
-  quick: { type: 'boolean' },
-  'keep-data': { type: 'boolean' },
+/** One command-line option of a benchmark: its parseArgs type and its line in `--help`. */
+export interface BenchOption {
+  type: 'string' | 'boolean';
+  /** What the line shows, e.g. "--threads N"; an option without it is internal and not listed. */
+  flag?: string;
+  help?: string;
+}
+
+type BenchValues<O extends Record<string, BenchOption>> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The options most benchmarks share, with their help; a benchmark spreads the ones it takes. */
+export const BENCH_OPTIONS = {
+  threadsBothSides: {
+    type: 'string',
+    flag: '--threads N',
+    help: 'CPU threads on both sides: native().setNumThreads / torch.set_num_threads (default: all cores)',
+  },
+  keepData: { type: 'boolean', flag: '--keep-data', help: 'keep the temporary data folder' },
+  /** Internal: one case in a fresh process (input on stdin, result on stdout). */
   child: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+} as const satisfies Record<string, BenchOption>;
+
+/** `--out FILE` with the default results file of benchmark `name`. */
+export const outOption = (name: string): BenchOption => ({ type: 'string', flag: '--out FILE', help: `results file (default bench/results/${name}.json)` });
+
+/** The default results file of benchmark `name`, or the one given with --out. */
+export const resultsFileOf = (name: string, out: string | undefined): string => resolve(out ?? join(packageRoot, 'bench', 'results', `${name}.json`));
+
+/**
+ * Parses this process's command line against `options` (plus `-h, --help`). With --help it prints
+ * `usage` and one aligned line per listed option, and returns null: the caller returns.
+ */
+export function parseBenchOptions<O extends Record<string, BenchOption>>(usage: string, options: O): BenchValues<O> | null {
+  const config = Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ options: { ...config, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    // an unknown option or a missing value: parseArgs's message names it
+    throw new OptionError(`${(err as Error).message} (--help lists the options)`);
+  }
+  if (!values.help) return values as BenchValues<O>;
+  const lines = Object.values(options).filter((o) => o.flag !== undefined).map((o) => `  ${o.flag!.padEnd(14)} ${o.help ?? ''}`);
+  console.log([usage, ...lines].join('\n'));
+  return null;
+}
 
 /** In a `--child` process: its input as JSON on stdin, the result of `run` as one JSON line on stdout. */
 export async function answerAsChild<I, R>(run: (input: I) => Promise<R>): Promise<void> {

@@ -34,19 +34,16 @@
 // fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { readModelInfo } from '../ts/engine/config.js';
 import type { BuildInfo } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
-import { packageRoot } from '../ts/paths.js';
-import { answerAsChild, busyBeforeRun, COMMON_BENCH_OPTIONS, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, positiveInt, readLittleEndian, removeDataDir, runBenchmark, runChildProcess, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import { answerAsChild, BENCH_OPTIONS, busyBeforeRun, type Column, fmt, log, machineFacts, mark, markdownTable, OptionError, outOption, parseBenchOptions, positiveInt, readLittleEndian, removeDataDir, resultsFileOf, runBenchmark, runChildProcess, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
-const defaultResultsFile = join(packageRoot, 'bench', 'results', 'engine.json');
 
 const SEED = 1234;
 const LAYERS = 4;
@@ -344,24 +341,23 @@ function caseRows(c: BenchCase, ours: OursCase, py: PyCase): Row[] {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: COMMON_BENCH_OPTIONS });
+  const values = parseBenchOptions('usage: npm run bench -- engine [options]', {
+    threads: BENCH_OPTIONS.threadsBothSides,
+    repeats: {
+      type: 'string',
+      flag: '--repeats N',
+      help: `timed training steps (after ${TRAIN_WARMUP} warm-up steps) and timed generate calls (after ${GEN_WARMUP}) per case (default 5; --quick: 2)`,
+    },
+    only: { type: 'string', flag: '--only TEXT', help: 'only the cases whose name contains TEXT' },
+    out: outOption('engine'),
+    quick: { type: 'boolean', flag: '--quick', help: 'fewer repeats (2), for a smoke run' },
+    'keep-data': { ...BENCH_OPTIONS.keepData, help: 'keep the temporary folder with the models and token files' },
+    child: BENCH_OPTIONS.child,
+  });
+  if (values === null) return;
   // One case in this fresh process: its input on stdin, the result as one JSON line on stdout.
   if (values.child) return answerAsChild(runChild);
-  if (values.help) {
-    console.log(
-      [
-        'usage: npm run bench -- engine [options]',
-        '  --threads N    CPU threads on both sides: native().setNumThreads / torch.set_num_threads (default: all cores)',
-        `  --repeats N    timed training steps (after ${TRAIN_WARMUP} warm-up steps) and timed generate calls (after ${GEN_WARMUP}) per case (default 5; --quick: 2)`,
-        '  --only TEXT    only the cases whose name contains TEXT',
-        '  --out FILE     results file (default bench/results/engine.json)',
-        '  --quick        fewer repeats (2), for a smoke run',
-        '  --keep-data    keep the temporary folder with the models and token files',
-      ].join('\n'),
-    );
-    return;
-  }
-  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  const resultsFile = resultsFileOf('engine', values.out);
   const threads = positiveInt(values.threads, availableParallelism(), 'threads');
   const repeats = positiveInt(values.repeats, values.quick ? 2 : 5, 'repeats');
   const steps = TRAIN_WARMUP + repeats;

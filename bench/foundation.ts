@@ -11,13 +11,12 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { benchmarkMatmul, loadAddon, resolveLibtorch, runtimeInfo, setNumThreads, tensor, type Libtorch } from '../ts/index.js';
 import { pythonEnvFor, pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
-import { busyBeforeRun, type Column, log, machineFacts, markdownTable, positiveInt, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
+import { busyBeforeRun, type Column, log, machineFacts, markdownTable, outOption, parseBenchOptions, positiveInt, resultsFileOf, runBenchmark, runPythonScript, type Stats, stats, writeResults } from './common.js';
 
 const MATMUL_SIZES = [128, 512, 1024];
 const MATMUL_DTYPES = ['float32', 'float64'] as const;
@@ -29,7 +28,6 @@ const AUTOGRAD_N = 256;
 const LOAD_SPAWNS = 3;
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultResultsFile = join(packageRoot, 'bench', 'results', 'foundation.json');
 
 // ---------------------------------------------------------------- statistics and timing
 
@@ -396,19 +394,13 @@ const COLUMNS: Record<'case' | 'unit' | 'moalign' | 'moalignSpread' | 'python' |
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: 'string' },
-      repeats: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseBenchOptions('usage: npm run bench -- foundation [options]', {
+    threads: { type: 'string', flag: '--threads N', help: 'CPU threads on both sides (default 2)' },
+    repeats: { type: 'string', flag: '--repeats N', help: 'timed repeats per case (default 5)' },
+    out: outOption('foundation'),
   });
-  if (values.help) {
-    console.log('usage: npx tsx bench/foundation.ts [--threads N (default 2)] [--repeats N (default 5)] [--out FILE (default bench/results/foundation.json)]');
-    return;
-  }
-  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  if (values === null) return;
+  const resultsFile = resultsFileOf('foundation', values.out);
   const threads = positiveInt(values.threads, 2, 'threads');
   const repeats = positiveInt(values.repeats, 5, 'repeats');
 

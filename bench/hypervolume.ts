@@ -19,15 +19,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadAddon, runtimeInfo, setNumThreads } from '../ts/index.js';
 import { hypervolume, hypervolumeBatch, paretoFront, paretoRanks } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
 import { packageRoot } from '../ts/paths.js';
 import { Rng, seedOf } from '../ts/util/rng.js';
 import {
+  BENCH_OPTIONS,
   busyBeforeRun,
   type Column,
   fmt,
@@ -37,8 +37,11 @@ import {
   markdownTable,
   nowMs,
   OptionError,
+  outOption,
+  parseBenchOptions,
   positiveInt,
   removeDataDir,
+  resultsFileOf,
   runBenchmark,
   runPythonScript,
   type Stats,
@@ -49,7 +52,6 @@ import {
 } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultResultsFile = join(packageRoot, 'bench', 'results', 'hypervolume.json');
 /** Seconds one timed repeat should take. */
 const REPEAT_SECONDS = 0.2;
 /** Most seconds the repeats of one case may take together (fewer repeats beyond, at least one). */
@@ -374,34 +376,17 @@ function formatTable(rows: Row[]): string {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: 'string' },
-      repeats: { type: 'string' },
-      'cli-runs': { type: 'string' },
-      'no-cli': { type: 'boolean' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      'keep-data': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseBenchOptions('usage: npm run bench -- hypervolume [options]', {
+    threads: { type: 'string', flag: '--threads N', help: 'moalign CPU threads for batches (default: all cores); single fronts and sorts run on one thread' },
+    repeats: { type: 'string', flag: '--repeats N', help: 'timed repeats per case, after a warm-up (default 5)' },
+    'cli-runs': { type: 'string', flag: '--cli-runs N', help: 'timed CLI runs per case, after one untimed run (default 3)' },
+    'no-cli': { type: 'boolean', flag: '--no-cli', help: 'skip the CLI column' },
+    only: { type: 'string', flag: '--only TEXT', help: 'only the cases whose name contains TEXT' },
+    out: outOption('hypervolume'),
+    'keep-data': BENCH_OPTIONS.keepData,
   });
-  if (values.help) {
-    console.log(
-      [
-        'usage: npm run bench -- hypervolume [options]',
-        '  --threads N    moalign CPU threads for batches (default: all cores); single fronts and sorts run on one thread',
-        '  --repeats N    timed repeats per case, after a warm-up (default 5)',
-        '  --cli-runs N   timed CLI runs per case, after one untimed run (default 3)',
-        '  --no-cli       skip the CLI column',
-        '  --only TEXT    only the cases whose name contains TEXT',
-        '  --out FILE     results file (default bench/results/hypervolume.json)',
-        '  --keep-data    keep the temporary data folder',
-      ].join('\n'),
-    );
-    return;
-  }
-  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  if (values === null) return;
+  const resultsFile = resultsFileOf('hypervolume', values.out);
   const threads = positiveInt(values.threads, availableParallelism(), 'threads');
   const repeats = positiveInt(values.repeats, 5, 'repeats');
   const cliRuns = positiveInt(values['cli-runs'], 3, 'cli-runs');

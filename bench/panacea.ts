@@ -31,18 +31,16 @@
 // two sides (same weights, x and grad), i.e. both timed the same computation.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { readModelInfo } from '../ts/engine/config.js';
 import type { BlockBenchResult, BlockBenchVariant, NativeCausalLM } from '../ts/native/addon.js';
 import { pythonEnvFor, pythonExecutable, resolveLibtorch } from '../ts/native/libtorch.js';
 import { native } from '../ts/native/loader.js';
-import { packageRoot } from '../ts/paths.js';
 import {
   answerAsChild,
+  BENCH_OPTIONS,
   busyBeforeRun,
-  COMMON_BENCH_OPTIONS,
   type Column,
   fmt,
   log,
@@ -50,9 +48,12 @@ import {
   mark,
   markdownTable,
   OptionError,
+  outOption,
+  parseBenchOptions,
   positiveInt,
   readLittleEndian,
   removeDataDir,
+  resultsFileOf,
   runBenchmark,
   runChildProcess,
   runPythonScript,
@@ -63,7 +64,6 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
-const defaultResultsFile = join(packageRoot, 'bench', 'results', 'panacea.json');
 
 const SEED = 1234;
 interface Size {
@@ -317,25 +317,20 @@ function frozenCheck({ size, ours, py }: SizeResult): Check {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { ...COMMON_BENCH_OPTIONS, device: { type: 'string' } } });
+  const values = parseBenchOptions('usage: npm run bench -- panacea [options]', {
+    threads: BENCH_OPTIONS.threadsBothSides,
+    repeats: { type: 'string', flag: '--repeats N', help: `timed samples per variant, after ${WARMUP} warm-up calls (default 11; --quick: 3)` },
+    device: { type: 'string', flag: '--device D', help: 'cpu (default), cuda or cuda:i: the model, the input and the timing on that device, both sides' },
+    only: { type: 'string', flag: '--only NAME', help: `one size: ${SIZES.map((s) => s.name).join(', ')}` },
+    out: outOption('panacea'),
+    quick: { type: 'boolean', flag: '--quick', help: 'fewer repeats (3), for a smoke run' },
+    'keep-data': { ...BENCH_OPTIONS.keepData, help: 'keep the temporary folder with the models and inputs' },
+    child: BENCH_OPTIONS.child,
+  });
+  if (values === null) return;
   // One size in this fresh process: its input on stdin, the result as one JSON line on stdout.
   if (values.child) return answerAsChild(runOurs);
-  if (values.help) {
-    console.log(
-      [
-        'usage: npm run bench -- panacea [options]',
-        '  --threads N    CPU threads on both sides: native().setNumThreads / torch.set_num_threads (default: all cores)',
-        `  --repeats N    timed samples per variant, after ${WARMUP} warm-up calls (default 11; --quick: 3)`,
-        '  --device D     cpu (default), cuda or cuda:i: the model, the input and the timing on that device, both sides',
-        `  --only NAME    one size: ${SIZES.map((s) => s.name).join(', ')}`,
-        '  --out FILE     results file (default bench/results/panacea.json)',
-        '  --quick        fewer repeats (3), for a smoke run',
-        '  --keep-data    keep the temporary folder with the models and inputs',
-      ].join('\n'),
-    );
-    return;
-  }
-  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  const resultsFile = resultsFileOf('panacea', values.out);
   const threads = positiveInt(values.threads, availableParallelism(), 'threads');
   const repeats = positiveInt(values.repeats, values.quick ? 3 : 11, 'repeats');
   const device = values.device ?? 'cpu';

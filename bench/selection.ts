@@ -18,15 +18,14 @@
 // warm-up, a repeat being as many back-to-back calls as take about REPEAT_SECONDS.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadAddon } from '../ts/index.js';
 import { paretoRanks, parsePreferences, selectParetoHq, type SelectionRecord } from '../ts/moo/index.js';
 import { pythonExecutable } from '../ts/native/libtorch.js';
-import { packageRoot } from '../ts/paths.js';
 import { Rng, seedOf } from '../ts/util/rng.js';
 import {
+  BENCH_OPTIONS,
   busyBeforeRun,
   type Column,
   fmt,
@@ -35,8 +34,11 @@ import {
   mark,
   markdownTable,
   nowMs,
+  outOption,
+  parseBenchOptions,
   positiveInt,
   removeDataDir,
+  resultsFileOf,
   runBenchmark,
   runPythonScript,
   timeCalls,
@@ -45,7 +47,6 @@ import {
 } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultResultsFile = join(packageRoot, 'bench', 'results', 'selection.json');
 const REPEAT_SECONDS = 0.5;
 const BUDGET_SECONDS = 20;
 const K = 100;
@@ -189,28 +190,14 @@ function formatTable(rows: Row[]): string {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      repeats: { type: 'string' },
-      samples: { type: 'string' },
-      out: { type: 'string' },
-      'keep-data': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseBenchOptions('usage: npm run bench -- selection [options]', {
+    repeats: { type: 'string', flag: '--repeats N', help: 'timed repeats per case, after a warm-up (default 7)' },
+    samples: { type: 'string', flag: '--samples N', help: 'pool size (default 320000)' },
+    out: outOption('selection'),
+    'keep-data': BENCH_OPTIONS.keepData,
   });
-  if (values.help) {
-    console.log(
-      [
-        'usage: npm run bench -- selection [options]',
-        '  --repeats N    timed repeats per case, after a warm-up (default 7)',
-        '  --samples N    pool size (default 320000)',
-        '  --out FILE     results file (default bench/results/selection.json)',
-        '  --keep-data    keep the temporary data folder',
-      ].join('\n'),
-    );
-    return;
-  }
-  const resultsFile = resolve(values.out ?? defaultResultsFile);
+  if (values === null) return;
+  const resultsFile = resultsFileOf('selection', values.out);
   const repeats = positiveInt(values.repeats, 7, 'repeats');
   const samples = positiveInt(values.samples, 320_000, 'samples');
 
