@@ -1,6 +1,6 @@
 // moalign's public API.
 export { tensor, type Tensor, type TensorData, type DType, type TensorOptions } from './engine/tensor.js';
-export { benchmarkMatmul, runtimeInfo, setNumThreads, type LongRunOptions } from './engine/runtime.js';
+export { benchmarkMatmul, gpuSeconds, runtimeInfo, setNumThreads, type LongRunOptions } from './engine/runtime.js';
 export { withAbortSignal } from './engine/abort.js';
 export { loadAddon, AddonLoadError, type LoadedAddon } from './native/loader.js';
 export { resolveLibtorch, LibtorchNotFoundError, type Libtorch, type LibtorchSource } from './native/libtorch.js';

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,8 @@
 
 #include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
+#include "core/device_time.h"
+#include "core/runtime.h"
 #include "core/model/causal_lm.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
@@ -701,10 +704,46 @@ void svd_lora_orth_reg() {
   CHECK(expect_throw<InvalidArgument>([&] { train::train_preference(lora, single, t, nullptr, nullptr); }).find("no SVD-LoRA") != std::string::npos);
 }
 
+// GPU time: generation and training on the CPU add nothing to the process's device seconds; on a
+// CUDA device each adds a span that is positive and no longer than the call's wall clock.
+void device_time() {
+  const std::vector<std::vector<int64_t>> prompts{{5, 17, 42}, {99, 3}};
+  const std::vector<train::Example> data{{{5, 17, 42, 99}, {-100, 17, 42, 99}}, {{7, 11, 200}, {-100, -100, 200}}};
+  model::GenerateOptions g;
+  g.max_new_tokens = 4;
+  train::TrainOptions t;
+  t.steps = 2;
+  t.batch_size = 2;
+  auto spans = [&](const std::string& on) {
+    model::CausalLM lm(fixtures() + "/gpt2", config_for("gpt2"), model::LoadOptions{"float32", on, {}});
+    std::vector<std::pair<double, double>> out;  // (device seconds added, wall seconds) per call
+    auto timed = [&](auto&& call) {
+      const double before = device_seconds();
+      const auto start = std::chrono::steady_clock::now();
+      call();
+      out.emplace_back(device_seconds() - before, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+    timed([&] { lm.generate(prompts, g, nullptr, {}); });
+    lm.set_full_finetune(true);
+    timed([&] { train::train_sft(lm, data, t, nullptr, nullptr); });
+    return out;
+  };
+  for (const auto& [gpu, wall] : spans("cpu")) CHECK(gpu == 0.0 && wall > 0);
+  if (!runtime_info().cuda_available) {
+    std::printf("device_time: CUDA part skipped: this libtorch has no CUDA or no GPU is visible\n");
+    return;
+  }
+  for (const auto& [gpu, wall] : spans("cuda")) {
+    std::printf("device_time: %.4f GPU seconds in a call of %.4f s\n", gpu, wall);
+    CHECK(gpu > 0 && gpu <= wall);
+  }
+}
+
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
   static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity},
+                                                                       {"device_time", device_time},
                                                                        {"lora_soup", lora_soup},
                                                                        {"svd_lora_gradcheck", svd_lora_gradcheck},
                                                                        {"svd_lora_model", svd_lora_model},

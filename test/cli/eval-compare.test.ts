@@ -226,8 +226,8 @@ describe('moalign compare', () => {
       const row = rows.find((l) => l.startsWith(name)) as string;
       expect(row.split(/\s+/).slice(1, 6)).toEqual([want[i].hypervolume, want[i].innerProduct, want[i].sparsity.value, want[i].spacing.value].map((v) => v.toFixed(4)).concat(got.runs[i].collapsePercent.toFixed(1)));
     });
-    // the fixture records predate CPU time: '-'
-    expect(rows.find((l) => l.startsWith('alpha'))).toMatch(/2m00s\s+45s\s+-$/);
+    // the fixture records predate CPU and GPU time: '-'
+    expect(rows.find((l) => l.startsWith('alpha'))).toMatch(/2m00s\s+45s\s+-\s+-$/);
     expect(table.stdout).toMatch(/lo \[0\.05, 0\.05\], hi \[5, 0\.6\], δ 0\.1/);
 
     // the report: self-contained, with the fronts, the table, names, preference labels, the task
@@ -241,6 +241,21 @@ describe('moalign compare', () => {
     for (const s of ['alpha', 'beta', '>1,0<', '>0.5,0.5<', '>0,1<', want[0].hypervolume.toFixed(4), 'POOL-DISTRIBUTION-MARKER', 'stage 2 (1,0)', 'a bright and happy morning &lt;p1@0&gt;', 'wonderful wonderful wonderful &lt;p2@2&gt;', 'reference: cold and grey']) {
       expect(html).toContain(s);
     }
+  });
+
+  it('adds up training and evaluation CPU and GPU seconds in the table', () => {
+    // run-a as a run on a GPU would record it (its record otherwise unchanged)
+    const gpuRun = join(tmp, 'run-a-gpu');
+    cpSync(runA, gpuRun, { recursive: true });
+    const record = readFixture(runA);
+    record.seconds = { ...record.seconds, cpu: 30, trainCpu: 90, gpu: 3, trainGpu: 60 };
+    writeFileSync(join(gpuRun, 'eval', 'record.json'), JSON.stringify(record));
+    const r = moalign(['compare', gpuRun, runB, '--out', join(tmp, 'gpu.html')]);
+    expect(r.status, r.stderr).toBe(0);
+    const header = r.stdout.split('\n')[0];
+    expect(header).toMatch(/CPU time\s+GPU time$/);
+    // train 2m00s, eval 45s, CPU 30 + 90 s, GPU 3 + 60 s
+    expect(r.stdout.split('\n').find((l) => l.startsWith('alpha'))).toMatch(/2m00s\s+45s\s+2m00s\s+1m03s$/);
   });
 
   it('--hv-margin sets δ of the pooled bounds', () => {

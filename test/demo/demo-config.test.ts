@@ -1,7 +1,7 @@
 // The demo's per-method configs: --seed sets the training seed of every method (over --quick's
 // sizes too) and every method's schema takes it; the default seed leaves the configs as they were.
 import { describe, expect, it } from 'vitest';
-import { DEMO_METHODS, methodConfig } from '../../ts/demo/demo.js';
+import { DEMO_METHODS, demoDevice, methodConfig } from '../../ts/demo/demo.js';
 import { resolvePanaceaConfig } from '../../ts/methods/panacea/index.js';
 import { resolveParetoHqdConfig } from '../../ts/methods/paretohqd/index.js';
 import { resolveRicConfig } from '../../ts/methods/ric/index.js';
@@ -21,5 +21,14 @@ describe('demo method configs', () => {
     const quickPlain = resolve[method](methodConfig(method, 'task', true, 2, 0));
     expect(quick.training.seed).toBe(7);
     expect({ ...quick.training, seed: 0 }).toEqual(quickPlain.training);
+  });
+});
+
+describe('demo device', () => {
+  it('is CUDA only when --gpu asks for it and libtorch has it; a missing GPU is said, not an error', () => {
+    expect(demoDevice(false, false)).toEqual({ device: 'cpu' });
+    expect(demoDevice(false, true)).toEqual({ device: 'cpu' });
+    expect(demoDevice(true, true)).toEqual({ device: 'cuda' });
+    expect(demoDevice(true, false)).toEqual({ device: 'cpu', notice: '--gpu: this libtorch has no CUDA device; running on the CPU' });
   });
 });

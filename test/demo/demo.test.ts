@@ -6,13 +6,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runtimeInfo } from '../../ts/engine/runtime.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moalign-demo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const out = join(tmp, 'demo');
 const env = { ...process.env, MOALIGN_CACHE_DIR: join(tmp, 'cache') };
-const demo = (timeout: number) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'demo', '--quick', '--out', out], { encoding: 'utf8', env, timeout });
+const demo = (timeout: number, args: string[] = [], dir = out) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'demo', '--quick', '--out', dir, ...args], { encoding: 'utf8', env, timeout });
+const cuda = runtimeInfo().cudaAvailable;
 
 const METHODS = ['paretohqd', 'panacea', 'ric', 'rewarded-soups', 'sft'];
 
@@ -46,9 +48,29 @@ describe('moalign demo --quick', () => {
   });
 
   it('a second run finds every step done and prints the same table', () => {
-    const again = demo(300_000);
+    // --gpu without CUDA says so and runs on the CPU (with CUDA it would only change new work: none is left)
+    const again = demo(300_000, ['--gpu']);
     expect(again.status, again.stderr.slice(-3000)).toBe(0);
     expect(again.stdout).toBe(first.stdout);
     expect(again.stderr).not.toMatch(/step \d+\/\d+ \| loss/);
+    if (!cuda) expect(again.stderr).toMatch(/--gpu: this libtorch has no CUDA device; running on the CPU/);
   }, 300_000);
+
+  it('on the CPU, spends no GPU time: the table shows none for any method', () => {
+    for (const method of METHODS) expect(first.stdout.split('\n').find((r) => r.startsWith(`${method} `))).toMatch(/\s-$/);
+  });
+});
+
+describe('moalign demo --quick --gpu', () => {
+  if (!cuda) {
+    it.skip('needs CUDA: this libtorch/machine has none (the CPU fallback of --gpu is checked above)', () => {});
+    console.log('moalign demo --gpu: skipped, this libtorch/machine has no CUDA');
+    return;
+  }
+  it('trains and evaluates every method on the GPU: each row of the table has GPU time', () => {
+    const run = demo(600_000, ['--gpu'], join(tmp, 'demo-gpu'));
+    expect(run.status, run.stderr.slice(-3000)).toBe(0);
+    expect(run.stdout).toMatch(/GPU time/);
+    for (const method of METHODS) expect(run.stdout.split('\n').find((r) => r.startsWith(`${method} `))).toMatch(/\d+s$/);
+  }, 600_000);
 });

@@ -44,24 +44,28 @@ describe('policies.json', () => {
     const written = await writePolicies(run, inputs, { method: 'test', policies: [{ preference: [1, 0, 0], model: 'm' }], extra: 'own' });
     const file = JSON.parse(readFileSync(run.path('policies.json'), 'utf8'));
     expect(file).toEqual(written);
-    expect(Object.keys(file)).toEqual(['method', 'objectives', 'policies', 'preferenceInput', 'trainSeconds', 'trainCpuSeconds', 'scorers', 'extra']);
+    expect(Object.keys(file)).toEqual(['method', 'objectives', 'policies', 'preferenceInput', 'trainSeconds', 'trainCpuSeconds', 'trainGpuSeconds', 'scorers', 'extra']);
     expect(file.objectives).toEqual(['positivity', 'helpful', 'short']);
     expect(file.scorers).toEqual(inputs.scorers);
     expect(file.trainSeconds).toBe(run.timings.train);
     expect(file.trainCpuSeconds).toBe(run.cpuTimings.train);
+    expect(file.trainGpuSeconds).toBe(run.gpuTimings.train);
     expect(policiesFile.safeParse(file).success).toBe(true);
   });
 });
 
 describe('run steps', () => {
-  it('may overlap: each is recorded in steps.json, with the CPU seconds its work reports from a child process', async () => {
+  it('may overlap: each is recorded in steps.json, with the CPU and GPU seconds its work reports from a child process', async () => {
     const run = RunFolder.open(join(tmp, 'overlap'), 'test', { any: 2 });
     const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    await Promise.all([run.step('a', [], async () => void (await later(30))), run.step('b', [], async () => (await later(10), { childCpuSeconds: 5 }))]);
+    await Promise.all([run.step('a', [], async () => void (await later(30))), run.step('b', [], async () => (await later(10), { childCpuSeconds: 5, childGpuSeconds: 2.5 }))]);
     const steps = JSON.parse(readFileSync(run.path('steps.json'), 'utf8'));
     expect(Object.keys(steps).sort()).toEqual(['a', 'b']);
     expect(steps.b.cpuSeconds).toBeGreaterThanOrEqual(5);
     expect(steps.a.cpuSeconds).toBeLessThan(5);
+    // no native work ran on a GPU in this process: a step's GPU time is what its child reported
+    expect(steps.a.gpuSeconds).toBe(0);
+    expect(steps.b.gpuSeconds).toBe(2.5);
     expect(run.done('a') && run.done('b')).toBe(true);
   });
 

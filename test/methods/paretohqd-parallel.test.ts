@@ -49,7 +49,7 @@ function afterStage1(from: string, dir: string): string {
   writeFileSync(join(dir, 'steps.json'), JSON.stringify(Object.fromEntries(stage1)));
   return dir;
 }
-const steps = (dir: string) => JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8')) as Record<string, { seconds: number; cpuSeconds: number; finishedAt: string }>;
+const steps = (dir: string) => JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8')) as Record<string, { seconds: number; cpuSeconds: number; gpuSeconds: number; finishedAt: string }>;
 
 /** The training workers this process still has. */
 function workers(): number[] {
@@ -98,6 +98,9 @@ describe('ParetoHqD with jobs: 2', () => {
     expect(policies.trainSeconds).toBeCloseTo(elapsedSeconds(Object.values(record)), 6);
     const generations = GENERATE_STEPS.map((s) => record[s]);
     expect(elapsedSeconds(generations)).toBeLessThan(generations.reduce((s, r) => s + r.seconds, 0));
+    // on the CPU, where this run's models live, no step and no child spent GPU time
+    expect(Object.values(record).map((r) => r.gpuSeconds)).toEqual(Object.values(record).map(() => 0));
+    expect(policies.trainGpuSeconds).toBe(0);
   });
 
   it('reports the augmentation once: a step event, then combined generate events with an ETA that end at every answer', () => {

@@ -113,8 +113,39 @@ export interface DemoResult {
   seconds: Record<string, number>;
 }
 
+/**
+ * The device the demo's models use: CUDA when `gpu` asks for it and libtorch has a CUDA device;
+ * otherwise the CPU, with a notice when CUDA was asked for and is missing.
+ */
+export function demoDevice(gpu: boolean, cudaAvailable: boolean): { device: 'cuda' | 'cpu'; notice?: string } {
+  if (!gpu) return { device: 'cpu' };
+  if (cudaAvailable) return { device: 'cuda' };
+  return { device: 'cpu', notice: '--gpu: this libtorch has no CUDA device; running on the CPU' };
+}
+
 /** Runs the demo into `options.out`; returns the comparison and where the report is. */
-export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: DemoEvent) => void; signal?: AbortSignal } = {}): Promise<DemoResult> {
+export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}): Promise<DemoResult> {
+  const { device, notice } = demoDevice(options.gpu ?? false, options.gpu === true && runtimeInfo().cudaAvailable);
+  if (notice !== undefined) hooks.onEvent?.({ kind: 'step', part: 'demo', message: notice });
+  if (device === 'cpu') return demoParts(options, hooks);
+  // Every model the pipeline loads, here and in its child processes, follows MOALIGN_DEVICE
+  // (ts/engine/causal-lm.ts); it is set for this run only.
+  const before = process.env.MOALIGN_DEVICE;
+  process.env.MOALIGN_DEVICE = device;
+  try {
+    return await demoParts(options, hooks);
+  } finally {
+    if (before === undefined) delete process.env.MOALIGN_DEVICE;
+    else process.env.MOALIGN_DEVICE = before;
+  }
+}
+
+export interface DemoHooks {
+  onEvent?: (e: DemoEvent) => void;
+  signal?: AbortSignal;
+}
+
+async function demoParts(options: DemoOptions, hooks: DemoHooks): Promise<DemoResult> {
   const out = resolve(options.out ?? 'moalign-demo');
   const quick = options.quick ?? false;
   const objectives = options.objectives ?? 2;
@@ -123,11 +154,6 @@ export async function runDemo(options: DemoOptions = {}, hooks: { onEvent?: (e: 
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be an integer >= 0, got ${seed}`);
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Record<string, number> = {};
-  if (options.gpu) {
-    // every model the pipeline loads follows MOALIGN_DEVICE (ts/engine/causal-lm.ts)
-    if (runtimeInfo().cudaAvailable) process.env.MOALIGN_DEVICE = 'cuda';
-    else emit({ kind: 'step', part: 'demo', message: '--gpu: this libtorch has no CUDA device; running on the CPU' });
-  }
 
   const taskDir = join(out, 'task');
   emit({ kind: 'part', part: 'task', message: `building the built-in task (${objectives} objectives${quick ? ', quick' : ''})` });

@@ -13,6 +13,15 @@ export function runtimeInfo(): RuntimeInfo {
   return native().runtimeInfo();
 }
 
+/**
+ * GPU seconds this process has spent so far: the device-side span of every generation, scoring
+ * and training call that ran on a CUDA device (idle gaps inside a call included). 0 when nothing
+ * ran on a GPU. Take the difference around a piece of work for its GPU time.
+ */
+export function gpuSeconds(): number {
+  return native().deviceSeconds();
+}
+
 export interface LongRunOptions {
   /** Aborts the native work at its next check; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;

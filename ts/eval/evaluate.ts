@@ -3,6 +3,7 @@
 // each preference ω gives one point ξ(ω), the per-objective mean. The points make the learned
 // front, measured by frontMetrics (metrics.md §7); collapse is counted alongside.
 import { performance } from 'node:perf_hooks';
+import { gpuSeconds } from '../engine/runtime.js';
 import type { PromptRecord, Sample } from '../data/records.js';
 import type { ScoreCache } from '../data/scorers/cache.js';
 import { scoreSamples } from '../data/scorers/score.js';
@@ -83,8 +84,8 @@ export interface EvalResult {
   points: PreferencePoint[];
   /** CR% pooled over every preference and prompt. */
   collapse: CollapseCount & { options: Required<CollapseOptions> };
-  /** Wall clock, and the process's CPU time over the whole evaluation. */
-  seconds: { generation: number; scoring: number; total: number; cpu: number };
+  /** Wall clock, and the process's CPU and GPU time over the whole evaluation. */
+  seconds: { generation: number; scoring: number; total: number; cpu: number; gpu: number };
   decoding: { maxNewTokens: number; temperature: number; topP: number; seed: number; batchSize: number };
   /** How many prompts each policy answered. */
   prompts: number;
@@ -133,6 +134,7 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
 
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const gpuAtStart = gpuSeconds();
   const { signal, onProgress } = options;
   const total = policies.length * prompts.length;
   const samples: Sample[] = [];
@@ -217,7 +219,7 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
     metrics,
     points,
     collapse: { ...countCollapsed(rules), options: collapse },
-    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000, cpu: cpuSecondsSince(cpuAtStart) },
+    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000, cpu: cpuSecondsSince(cpuAtStart), gpu: gpuSeconds() - gpuAtStart },
     decoding,
     prompts: n,
     generations,

@@ -46,6 +46,8 @@ export const policiesFile = z
     trainSeconds: z.number().min(0).optional(),
     /** CPU seconds of the training (every thread of the process). */
     trainCpuSeconds: z.number().min(0).optional(),
+    /** GPU seconds of the training (0 when it ran on the CPU). */
+    trainGpuSeconds: z.number().min(0).optional(),
     /** Scorers of objectives that are not built-in: name → "rm:DIR" or "fn:FILE.mjs" (relative to the run folder). */
     scorers: z.record(z.string().min(1), z.string().min(1)).optional(),
   })

@@ -62,7 +62,17 @@ export const evalRecord = z.object({
   perPreference: z.array(z.object({ preference: vector, collapse: collapseCount, generationSeconds: finite })),
   /** Pooled over every preference and prompt. */
   collapse: collapseCount.extend({ options: evalSettings.shape.collapse }),
-  seconds: z.object({ generation: finite, scoring: finite, total: finite, train: finite.nullable(), cpu: finite.optional(), trainCpu: finite.nullable().optional() }),
+  seconds: z.object({
+    generation: finite,
+    scoring: finite,
+    total: finite,
+    train: finite.nullable(),
+    cpu: finite.optional(),
+    trainCpu: finite.nullable().optional(),
+    /** GPU seconds of the evaluation and of the training (0: on the CPU; absent in older records). */
+    gpu: finite.optional(),
+    trainGpu: finite.nullable().optional(),
+  }),
   /** The task folder (absolute) when the run names one. */
   task: z.string().nullable(),
   prompts: z.object({ file: z.string(), count: z.number().int().positive() }),
@@ -89,6 +99,7 @@ export interface EvalRecordMeta {
   task?: string;
   trainSeconds?: number;
   trainCpuSeconds?: number;
+  trainGpuSeconds?: number;
   promptsFile: string;
   settings: EvalSettings;
 }
@@ -102,7 +113,7 @@ export function buildEvalRecord(result: EvalResult, meta: EvalRecordMeta): EvalR
     ...result.metrics,
     perPreference: result.points.map((p) => ({ preference: p.preference, collapse: p.collapse, generationSeconds: p.generationSeconds })),
     collapse: { percent, collapsed, responses, byRule, options },
-    seconds: { ...result.seconds, train: meta.trainSeconds ?? null, trainCpu: meta.trainCpuSeconds ?? null },
+    seconds: { ...result.seconds, train: meta.trainSeconds ?? null, trainCpu: meta.trainCpuSeconds ?? null, trainGpu: meta.trainGpuSeconds ?? null },
     task: meta.task ?? null,
     prompts: { file: meta.promptsFile, count: result.prompts },
     settings: meta.settings,

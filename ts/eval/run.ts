@@ -102,7 +102,7 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions = 
       signal: options.signal,
       onProgress: options.onProgress,
     });
-    const record = buildEvalRecord(result, { method: run.spec.method, task: run.taskDir, trainSeconds: run.spec.trainSeconds, trainCpuSeconds: run.spec.trainCpuSeconds, promptsFile, settings });
+    const record = buildEvalRecord(result, { method: run.spec.method, task: run.taskDir, trainSeconds: run.spec.trainSeconds, trainCpuSeconds: run.spec.trainCpuSeconds, trainGpuSeconds: run.spec.trainGpuSeconds, promptsFile, settings });
     await writeEvalFiles(run.runDir, record, result.generations);
     return { record, skipped: false, files };
   } finally {

@@ -12,13 +12,14 @@ export const EVALUATE_STEP = 'evaluate';
 
 /**
  * Seconds the run's finished steps took, the evaluation left out: wall clock (steps that ran at
- * the same time, as parallel jobs do, count once), or the CPU seconds of them all with `cpu`.
+ * the same time, as parallel jobs do, count once), or the CPU or GPU seconds of them all.
  */
-export function trainSeconds(run: RunFolder, cpu = false): number {
+export function trainSeconds(run: RunFolder, clock: 'wall' | 'cpu' | 'gpu' = 'wall'): number {
   const train = Object.entries(run.records)
     .filter(([k]) => !k.startsWith(EVALUATE_STEP))
     .map(([, r]) => r);
-  return cpu ? train.reduce((s, r) => s + (r.cpuSeconds ?? 0), 0) : elapsedSeconds(train);
+  if (clock === 'wall') return elapsedSeconds(train);
+  return train.reduce((s, r) => s + ((clock === 'cpu' ? r.cpuSeconds : r.gpuSeconds) ?? 0), 0);
 }
 
 /**
@@ -57,7 +58,8 @@ export async function writePolicies<T extends MethodPolicies>(run: RunFolder, in
     policies,
     preferenceInput: false,
     trainSeconds: trainSeconds(run),
-    trainCpuSeconds: trainSeconds(run, true),
+    trainCpuSeconds: trainSeconds(run, 'cpu'),
+    trainGpuSeconds: trainSeconds(run, 'gpu'),
     ...(inputs.scorers !== undefined && { scorers: inputs.scorers }),
     ...rest,
   };

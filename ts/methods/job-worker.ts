@@ -6,6 +6,7 @@
 // An 'abort' message, or the parent going away, cancels the job at a safe point: a training saves
 // its checkpoint, so the parent's re-run continues from there.
 import { join } from 'node:path';
+import { gpuSeconds } from '../engine/runtime.js';
 import { runJob, type ToParent, type ToWorker } from './jobs.js';
 
 const abort = new AbortController();
@@ -27,7 +28,7 @@ async function run({ dir, kind, job }: Extract<ToWorker, { type: 'run' }>): Prom
       { signal: abort.signal, onProgress: (progress: unknown) => process.connected && process.send?.({ type: 'progress', progress } satisfies ToParent) },
     );
     const usage = process.resourceUsage();
-    finish({ type: 'done', result, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6 }, 0);
+    finish({ type: 'done', result, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, gpuSeconds: gpuSeconds() }, 0);
   } catch (err) {
     const aborted = abort.signal.aborted;
     finish({ type: 'failed', message: err instanceof Error ? err.message : String(err), aborted }, aborted ? 0 : 1);

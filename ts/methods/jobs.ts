@@ -56,7 +56,7 @@ export type ToWorker = { [K in JobKind]: { type: 'run'; dir: string; kind: K; jo
 export type ToParent =
   | { type: 'ready' }
   | { type: 'progress'; progress: unknown }
-  | { type: 'done'; result: unknown; cpuSeconds: number }
+  | { type: 'done'; result: unknown; cpuSeconds: number; gpuSeconds: number }
   | { type: 'failed'; message: string; aborted: boolean };
 
 /** The worker module next to this one, with this module's own extension: .ts under tsx or vitest, .js from dist/. */
@@ -94,7 +94,7 @@ export interface ChildJobOptions<P> extends JobHooks<P> {
  * result and the child's CPU seconds. Aborting `signal` asks the child to stop (a training saves
  * its checkpoint) and rejects with the signal's reason once it has exited.
  */
-export function runInChild<K extends JobKind>(dir: string, kind: K, job: JobOf<K>, o: ChildJobOptions<ProgressOf<K>>): Promise<{ result: ResultOf<K>; cpuSeconds: number }> {
+export function runInChild<K extends JobKind>(dir: string, kind: K, job: JobOf<K>, o: ChildJobOptions<ProgressOf<K>>): Promise<{ result: ResultOf<K>; cpuSeconds: number; gpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(o.signal.reason);
     const child = fork(WORKER, [], {
@@ -127,7 +127,7 @@ export function runInChild<K extends JobKind>(dir: string, kind: K, job: JobOf<K
     child.on('error', (err) => (spawnError ??= err));
     child.on('close', (code, signal) => {
       o.signal?.removeEventListener('abort', onAbort);
-      if (done) resolve({ result: done.result as ResultOf<K>, cpuSeconds: done.cpuSeconds });
+      if (done) resolve({ result: done.result as ResultOf<K>, cpuSeconds: done.cpuSeconds, gpuSeconds: done.gpuSeconds });
       else if (o.signal?.aborted) reject(o.signal.reason);
       else if (failed) reject(new Error(`${o.label} failed: ${failed.message}`));
       else reject(new Error(`${o.label} failed: its worker process ${describeExit(child, code, signal, spawnError)}${stderr.describe()}`));
@@ -330,8 +330,8 @@ async function runJobSteps<K extends JobKind>(run: RunFolder, kind: K, batch: re
         await runJob(run, kind, job, hooks);
         return;
       }
-      const { cpuSeconds } = await runInChild(run.dir, kind, job, { label, threads, ...hooks });
-      return { childCpuSeconds: cpuSeconds };
+      const { cpuSeconds, gpuSeconds } = await runInChild(run.dir, kind, job, { label, threads, ...hooks });
+      return { childCpuSeconds: cpuSeconds, childGpuSeconds: gpuSeconds };
     });
     if (ran) o.onFinish?.(i);
   });

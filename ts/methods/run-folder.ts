@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { gpuSeconds } from '../engine/runtime.js';
 import { writeTextAtomicSync } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
 
@@ -25,17 +26,24 @@ export interface StepRecord {
    * step, plus the CPU time of the child processes that did its work (StepCost).
    */
   cpuSeconds?: number;
+  /**
+   * GPU seconds of the step (the device-side span of its native work on a CUDA device, this
+   * process's and its children's); 0 when it ran on the CPU. Absent in records made before GPU
+   * time was kept.
+   */
+  gpuSeconds?: number;
   finishedAt: string;
   /** Files (relative to the run folder) the step wrote. */
   files: string[];
 }
 
 /**
- * What a step's work may return: CPU seconds spent outside this process on its behalf (a child
- * process that ran it: a training, a generation), which process.cpuUsage cannot see.
+ * What a step's work may return: CPU and GPU seconds spent outside this process on its behalf (a
+ * child process that ran it: a training, a generation), which this process cannot see.
  */
 export interface StepCost {
   childCpuSeconds: number;
+  childGpuSeconds: number;
 }
 
 /** The part of a run folder that code working inside it needs (a child process has no RunFolder). */
@@ -103,6 +111,11 @@ export class RunFolder implements RunPaths {
     return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.cpuSeconds ?? 0]));
   }
 
+  /** The GPU seconds of each finished step (0 for steps on the CPU or recorded before GPU time was kept). */
+  get gpuTimings(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, v.gpuSeconds ?? 0]));
+  }
+
   /**
    * Runs `work` unless the step is done. `work` writes `files` (relative paths) itself, each
    * atomically; the step is recorded only after it returns, so an interruption re-runs it.
@@ -117,12 +130,14 @@ export class RunFolder implements RunPaths {
     for (const f of files) mkdirSync(dirname(this.path(f)), { recursive: true });
     const started = Date.now();
     const cpu = process.cpuUsage();
+    const gpu = gpuSeconds();
     const cost = await work();
     const missing = files.filter((f) => !existsSync(this.path(f)));
     if (missing.length > 0) throw new Error(`step ${name} did not write ${missing.join(', ')}`);
     const used = process.cpuUsage(cpu);
     const cpuSeconds = (used.user + used.system) / 1e6 + (cost?.childCpuSeconds ?? 0);
-    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds, finishedAt: new Date().toISOString(), files };
+    const stepGpuSeconds = gpuSeconds() - gpu + (cost?.childGpuSeconds ?? 0);
+    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds, gpuSeconds: stepGpuSeconds, finishedAt: new Date().toISOString(), files };
     writeTextAtomicSync(this.path(STATE_FILE), `${JSON.stringify(this.steps, null, 2)}\n`);
     return true;
   }

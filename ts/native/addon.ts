@@ -429,6 +429,11 @@ export interface NativeAddon {
   CancelToken: new () => NativeCancelToken;
   buildInfo(): BuildInfo;
   runtimeInfo(): RuntimeInfo;
+  /**
+   * GPU seconds this process has spent so far: the device-side span of every generation, scoring
+   * and training call that ran on a CUDA device. 0 when nothing ran on a GPU.
+   */
+  deviceSeconds(): number;
   /** libtorch intra-op threads, for this and every later native call. */
   setNumThreads(n: number): void;
   /** Once per process, before any inter-op work; later calls throw. */

@@ -108,6 +108,8 @@ export interface ComparisonRow {
   evalSeconds: number;
   /** CPU seconds of training and evaluation together (null when the records predate CPU time). */
   cpuSeconds: number | null;
+  /** GPU seconds of training and evaluation together: 0 when both ran on the CPU, null when the records predate GPU time. */
+  gpuSeconds: number | null;
   points: number;
 }
 
@@ -123,13 +125,14 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
     trainSeconds: r.record.seconds.train,
     evalSeconds: r.record.seconds.total,
     cpuSeconds: r.record.seconds.cpu === undefined || r.record.seconds.trainCpu == null ? null : r.record.seconds.cpu + r.record.seconds.trainCpu,
+    gpuSeconds: r.record.seconds.gpu === undefined || r.record.seconds.trainGpu == null ? null : r.record.seconds.gpu + r.record.seconds.trainGpu,
     points: r.record.points.length,
   }));
 }
 
-export const TABLE_HEADER = ['method', 'HV ↑', 'IP ↑', 'sparsity ↓', 'spacing ↓', 'CR% ↓', 'train time', 'eval time', 'CPU time'];
+export const TABLE_HEADER = ['method', 'HV ↑', 'IP ↑', 'sparsity ↓', 'spacing ↓', 'CR% ↓', 'train time', 'eval time', 'CPU time', 'GPU time'];
 
-/** The table's cells as printed: metrics to 4 decimals, CR% to 1. */
+/** The table's cells as printed: metrics to 4 decimals, CR% to 1; '-' for a time not recorded, and for no GPU time. */
 export function tableCells(row: ComparisonRow): string[] {
   return [
     row.method,
@@ -141,6 +144,7 @@ export function tableCells(row: ComparisonRow): string[] {
     row.trainSeconds === null ? '-' : formatSeconds(row.trainSeconds),
     formatSeconds(row.evalSeconds),
     row.cpuSeconds === null ? '-' : formatSeconds(row.cpuSeconds),
+    row.gpuSeconds === null || row.gpuSeconds === 0 ? '-' : formatSeconds(row.gpuSeconds),
   ];
 }
 

@@ -29,6 +29,7 @@
 #include "core/adapters/lora.h"
 #include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
+#include "core/device_time.h"
 #include "core/errors.h"
 #include "core/simplex.h"
 #include "core/model/json_lite.h"
@@ -219,12 +220,14 @@ const ModelConfig& CausalLM::config() const { return impl_->body.config(); }
 
 Tensor CausalLM::logits(const Batch& batch) const {
   at::NoGradGuard no_grad;
+  const DeviceTimeScope device_time(impl_->device);
   const auto in = impl_->inputs(batch);
   return wrap(impl_->body.lm_logits(impl_->hidden(in)).to(at::kFloat).cpu());
 }
 
 Tensor CausalLM::scores(const Batch& batch) const {
   at::NoGradGuard no_grad;
+  const DeviceTimeScope device_time(impl_->device);
   const auto in = impl_->inputs(batch);
   const at::Tensor s = impl_->body.scores(impl_->hidden(in));  // (B, T, L)
   // The last real token of each row (right padding) or the last slot (left padding).
@@ -272,6 +275,7 @@ Tensor CausalLM::block(int64_t layer, const Tensor& x_t) const {
 
 SequenceLogProbs CausalLM::log_probs(const Batch& batch, const Tensor& labels) const {
   at::NoGradGuard no_grad;
+  const DeviceTimeScope device_time(impl_->device);
   const auto in = impl_->inputs(batch);
   const auto [lp, valid] = impl_->token_log_probs(in, aten(labels));
   const at::Tensor sum = lp.sum(1).to(at::kDouble).cpu(), count = valid.sum(1).cpu();
@@ -393,6 +397,7 @@ at::Tensor generation_preferences(const std::vector<std::vector<double>>& prefer
 GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& o, const CancelToken* cancel,
                                   const StepProgress& progress) const {
   at::NoGradGuard no_grad;
+  const DeviceTimeScope device_time(impl_->device);
   const auto start_time = std::chrono::steady_clock::now();
   const ModelConfig& c = config();
   const int64_t B = static_cast<int64_t>(prompts.size());

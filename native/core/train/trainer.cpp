@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/aten_bridge.h"
+#include "core/device_time.h"
 #include "core/errors.h"
 #include "core/simplex.h"
 #include "core/model/json_lite.h"
@@ -263,6 +264,7 @@ TrainReport run_training(model::CausalLM& model, std::size_t n_items, const Trai
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const std::string& name : model.parameter_names(true)) params.emplace_back(name, aten(model.parameter(name)));
   const at::DeviceType device = params.empty() ? at::kCPU : params.front().second.device().type();
+  const DeviceTimeScope device_time(params.empty() ? at::Device(at::kCPU) : params.front().second.device());  // the run's GPU seconds
   AdamW opt(params, AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
   std::vector<at::Tensor> plain;
   for (const auto& [n, p] : params) plain.push_back(p);
