@@ -223,7 +223,9 @@ at::Tensor randn(std::vector<int64_t> shape, at::Generator& g, at::ScalarType dt
 // The layer cuts the tokens into one chunk per thread when there are enough of them (and the λ rows
 // split evenly): the longer inputs run on two threads, in 2 chunks for one λ and for 4 rows, in 1
 // for 3 rows.
-void svd_lora_gradcheck() {
+// The fused function against autograd on the unfused formula, in float64, on `device` (drawn on
+// the CPU, then moved): on a CUDA device the forward's scale-and-project runs in the kernel.
+void svd_lora_fused_vs_unfused(const std::string& device) {
   auto g = at::make_generator<at::CPUGeneratorImpl>(3);
   const int64_t in = 7, out = 5, k = 2, m = 3, r = k + m;
   const double c = 7.0 / k;  // not a power of two: no exact rescaling to hide behind
@@ -234,11 +236,13 @@ void svd_lora_gradcheck() {
   for (const bool dropout : {false, true})
   for (const bool conv1d : {false, true}) {
     for (const int64_t R : {int64_t{1}, B}) {
-      const at::Tensor x0 = randn({B, T, in}, g), w0 = randn(conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, g);
-      const at::Tensor b0 = randn({out}, g), u0 = randn({out, r}, g), v0 = randn({in, r}, g), sigma0 = randn({k}, g), s0 = randn({1}, g);
-      const at::Tensor lambda = at::softmax(randn({R, m}, g), 1);  // rows on the simplex
-      const at::Tensor upstream = randn({B, T, out}, g);
-      const at::Tensor keep = dropout ? at::empty({B, T, in}, at::TensorOptions().dtype(at::kDouble)).bernoulli_(1 - p_drop, g) / (1 - p_drop)
+      const at::Device d(device);
+      const at::Tensor x0 = randn({B, T, in}, g).to(d), w0 = randn(conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, g).to(d);
+      const at::Tensor b0 = randn({out}, g).to(d), u0 = randn({out, r}, g).to(d), v0 = randn({in, r}, g).to(d), sigma0 = randn({k}, g).to(d),
+                       s0 = randn({1}, g).to(d);
+      const at::Tensor lambda = at::softmax(randn({R, m}, g), 1).to(d);  // rows on the simplex
+      const at::Tensor upstream = randn({B, T, out}, g).to(d);
+      const at::Tensor keep = dropout ? (at::empty({B, T, in}, at::TensorOptions().dtype(at::kDouble)).bernoulli_(1 - p_drop, g) / (1 - p_drop)).to(d)
                                       : at::Tensor();  // (B, T, in) or none
       auto leaves = [&] {
         std::vector<at::Tensor> l;
@@ -261,14 +265,23 @@ void svd_lora_gradcheck() {
       for (int i = 0; i < 7; ++i) {
         const at::Tensor a = f[i].grad(), e = p[i].grad();
         const double err = (a - e).abs().max().item<double>() / e.abs().max().item<double>();
-        std::printf("SVD-LoRA gradient of %s, %lld tokens, %lld preference rows, %s%s: relative error %.1e\n", names[i], static_cast<long long>(B * T),
-                    static_cast<long long>(R), conv1d ? "Conv1D" : "Linear", dropout ? ", dropout" : "", err);
+        std::printf("SVD-LoRA gradient of %s on %s, %lld tokens, %lld preference rows, %s%s: relative error %.1e\n", names[i], device.c_str(),
+                    static_cast<long long>(B * T), static_cast<long long>(R), conv1d ? "Conv1D" : "Linear", dropout ? ", dropout" : "", err);
         CHECK(e.abs().max().item<double>() > 1e-3);  // non-trivial
         CHECK(err < 1e-12);
       }
     }
   }
   at::set_num_threads(threads);
+}
+
+void svd_lora_gradcheck() {
+  svd_lora_fused_vs_unfused("cpu");
+  if (runtime_info().cuda_available) svd_lora_fused_vs_unfused("cuda");
+  else std::printf("svd_lora_gradcheck: CUDA part (the scale-and-project kernel) skipped: this libtorch has no CUDA or no GPU is visible\n");
+  auto g = at::make_generator<at::CPUGeneratorImpl>(4);
+  const int64_t in = 7, out = 5, k = 2, m = 3, r = k + m;
+  const double c = 7.0 / k;
   // per-row λ needs an input with that many rows
   const at::Tensor x = randn({2, 4, in}, g), w = randn({out, in}, g);
   const std::string msg = expect_throw<InvalidArgument>([&] {

@@ -15,6 +15,9 @@
 #include <optional>
 
 #include "core/errors.h"
+#ifdef MOALIGN_WITH_CUDA
+#include "core/cuda/svd_lora_cuda.h"
+#endif
 
 namespace moalign::adapters {
 
@@ -62,8 +65,10 @@ TokenRows token_rows(const at::Tensor& E, int64_t P, int64_t nc) {
 at::Tensor scaled(const at::Tensor& t, const TokenRows& rows) { return (t.view(rows.shape) * rows.factor).view(t.sizes()); }
 
 // design §4 with the frozen projection inside and E = c D folded together: forward
-// y = x W0^T + b + ((x V) ⊙ E) U^T, keeping x, W0, h = x V, g = h ⊙ E and E; backward forms the
-// gradients of x, U, V, σ, s (and of W0 and b when they require grad) from them. λ (R, m) is a
+// y = x W0^T + b + ((x V) ⊙ E) U^T, keeping x, W0, h = x V, g = h ⊙ E and E (on a CUDA device
+// one kernel scales and projects, core/cuda/svd_lora_scale_project.cu, and g is formed again in
+// backward); backward forms the gradients of x, U, V, σ, s (and of W0 and b when they require
+// grad) from them. λ (R, m) is a
 // constant. Tokens run in R groups of n: one group per preference row, R = 1 when every token
 // shares λ. With q = G U (N, r):
 //   dU = G^T g,   dE[row] = Σ_{its tokens} q ⊙ h,   dD = c dE,   dh = q ⊙ E,   dV = x^T dh,
@@ -98,10 +103,17 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     const at::Tensor keep_b = keep ? keep->reshape({-1, in}) : at::Tensor();  // (N, in) or undefined
     const at::Tensor xa = keep ? xb.to(u.scalar_type()) * keep_b : xb.to(u.scalar_type());  // (N, in)   x̃
     const at::Tensor hT = at::bmm(v.t().expand({P, r, in}), xa.view({P, nc, in}).transpose(1, 2));  // (P, r, nc)   h^T = V^T x̃^T
-    const at::Tensor gT = scaled(hT, token_rows(E, P, nc));                 // (P, r, nc)   g^T = (h ⊙ E)^T
-    const at::Tensor UT = u.t().expand({P, r, out});                         // (P, r, out)
-    if (y.scalar_type() == u.scalar_type()) y.view({P, nc, out}).baddbmm_(gT.transpose(1, 2), UT);  // y += g U^T
-    else y.add_(at::bmm(gT.transpose(1, 2), UT).view({N, out}).to(y.scalar_type()));
+    at::Tensor gT;  // (P, r, nc)   g^T = (h ⊙ E)^T; left undefined where the CUDA kernel never forms it
+#ifdef MOALIGN_WITH_CUDA
+    if (P == 1 && cuda::scale_project_supported(y, u)) cuda::scale_project(y, hT[0], E, u);  // y += g U^T in one kernel
+    else
+#endif
+    {
+      gT = scaled(hT, token_rows(E, P, nc));
+      const at::Tensor UT = u.t().expand({P, r, out});  // (P, r, out)
+      if (y.scalar_type() == u.scalar_type()) y.view({P, nc, out}).baddbmm_(gT.transpose(1, 2), UT);  // y += g U^T
+      else y.add_(at::bmm(gT.transpose(1, 2), UT).view({N, out}).to(y.scalar_type()));
+    }
     // keep, not x̃: backward needs the mask for dx, and x̃ = x ⊙ keep is cheap to form again.
     ctx->save_for_backward({x, weight, hT, gT, E, u, v, lambda, keep_b});
     ctx->saved_data["c"] = c;
@@ -114,7 +126,7 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &gT = saved[3], &E = saved[4], &u = saved[5], &v = saved[6],
+    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &E = saved[4], &u = saved[5], &v = saved[6],
                      &lambda = saved[7], &keep = saved[8];  // keep (N, in), or undefined without dropout
     const double c = ctx->saved_data["c"].toDouble();
     const bool conv1d = ctx->saved_data["conv1d"].toBool(), has_bias = ctx->saved_data["bias"].toBool();
@@ -122,11 +134,14 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     const at::Tensor Gb = grad_out[0].reshape({N, out});                // (N, out)   in the base dtype
     const at::Tensor G3 = Gb.to(u.scalar_type()).view({P, nc, out});    // (P, nc, out)   in the adapter's
     at::Tensor dx, dweight, dbias, du, dv, dsigma, ds;
+    const TokenRows rows = token_rows(E, P, nc);
     // The frozen path's input gradient first: a big product that uses every thread on its own.
     if (ctx->needs_input_grad(0)) dx = at::mm(Gb, conv1d ? weight.t() : weight);  // (N, in)   G W0
-    if (ctx->needs_input_grad(2)) du = at::bmm(gT, G3).sum(0).t();     // (out, r) = (Σ_chunks g^T G)^T
+    if (ctx->needs_input_grad(2)) {
+      const at::Tensor gT = saved[3].defined() ? saved[3] : scaled(hT, rows);  // (P, r, nc), formed again after the CUDA kernel
+      du = at::bmm(gT, G3).sum(0).t();                                   // (out, r) = (Σ_chunks g^T G)^T
+    }
     const at::Tensor qT = at::bmm(u.t().expand({P, r, out}), G3.transpose(1, 2));  // (P, r, nc)   q^T = U^T G^T
-    const TokenRows rows = token_rows(E, P, nc);
     if (ctx->needs_input_grad(4) || ctx->needs_input_grad(5)) {
       // Σ over each preference row's tokens: (P, r, a) -> (R', r), then one row when all share λ
       at::Tensor dE = (qT * hT).view(rows.shape).sum(3).transpose(1, 2).reshape({-1, r});
