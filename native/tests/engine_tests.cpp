@@ -8,6 +8,10 @@
 #include <ATen/ops/eye.h>
 #include <ATen/ops/mm.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/exp.h>
+#include <ATen/ops/gelu.h>
+#include <ATen/ops/gelu_backward.h>
+#include <ATen/ops/linspace.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/softmax.h>
@@ -29,6 +33,7 @@
 #include "core/device_time.h"
 #include "core/runtime.h"
 #include "core/model/causal_lm.h"
+#include "core/model/gelu.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/model/soup.h"
@@ -752,11 +757,52 @@ void device_time() {
   }
 }
 
+// GPT-2's GELU (tanh) kernels against float64, forward and backward, over [-12, 12] on a float32
+// grid whose size is no multiple of the 16-wide vectors (the tail path runs too). Reference: ATen's
+// own float64 gelu for x >= -5; below, 1 + tanh(u) cancels even in float64, so there the exact
+// identity 0.5 x (1 + tanh u) = x / (1 + e^{-2u}) in float64 stands in. Forward error is relative:
+// under 1e-6 for x > -3; further out it grows as |2u| ulps (~90 at -10), as for any float32
+// evaluation of u, since e^{-2u} magnifies u's rounding; below -10, gelu(x) < 1e-36 lies under
+// float32's normal range and only has to stay that small. Backward error is absolute (gelu' has a
+// zero near -0.75 and is at most 1.13). ATen's float32 tanh kernel is printed alongside: its
+// forward is 0 (relative error 1) below about -5.
+void gelu_tanh_float64() {
+  const at::Tensor x = at::linspace(-12, 12, 240007, at::TensorOptions().dtype(at::kFloat));  // (n)
+  const at::Tensor g = at::linspace(-2, 3, x.numel(), at::TensorOptions().dtype(at::kFloat));  // an upstream gradient, not all ones
+  const at::Tensor leaf = x.clone().requires_grad_(true);
+  const at::Tensor y = model::gelu_tanh(leaf);
+  y.backward(g);
+  const at::Tensor xd = x.to(at::kDouble), gd = g.to(at::kDouble);
+  const at::Tensor aten = xd >= -5;
+  const at::Tensor e = at::exp(-xd * (2 * std::sqrt(2 / M_PI)) * (1 + 0.044715 * xd * xd));  // e^{-2u}
+  const at::Tensor s = 1 / (1 + e);
+  const at::Tensor y_ref = at::where(aten, at::gelu(xd, "tanh"), xd * s);
+  const at::Tensor dx_ref = at::where(aten, at::gelu_backward(gd, xd, "tanh"),
+                                      gd * (s + xd * s * (e * s) * (2 * std::sqrt(2 / M_PI)) * (1 + 3 * 0.044715 * xd * xd)));
+  auto worst = [](const at::Tensor& err, const at::Tensor& where) { return err.masked_select(where).max().item<double>(); };
+  const at::Tensor all = x > -100, mid = x > -3, tail = (x <= -3) & (x >= -10), beyond = x < -10;
+  const at::Tensor rel = (y.detach().to(at::kDouble) - y_ref).abs() / y_ref.abs().clamp_min(1e-300);
+  const at::Tensor rel_aten = (at::gelu(x, "tanh").to(at::kDouble) - y_ref).abs() / y_ref.abs().clamp_min(1e-300);
+  const at::Tensor abs_dx = (leaf.grad().to(at::kDouble) - dx_ref).abs();
+  const at::Tensor abs_dx_aten = (at::gelu_backward(g, x, "tanh").to(at::kDouble) - dx_ref).abs();
+  std::printf("GELU(tanh) forward, relative error for x > -3: %.2e (ATen float32 %.2e); -10 <= x <= -3: %.2e (ATen %.2e)\n", worst(rel, mid),
+              worst(rel_aten, mid), worst(rel, tail), worst(rel_aten, tail));
+  std::printf("GELU(tanh) backward, absolute error: %.2e (ATen float32 %.2e)\n", worst(abs_dx, all), worst(abs_dx_aten, all));
+  CHECK(worst(rel, mid) < 1e-6);
+  CHECK(worst(rel, tail) < 3e-5);
+  CHECK(worst(y.detach().abs(), beyond) < 1e-36);
+  CHECK(worst(abs_dx, all) < 4e-7);
+  // any layout: a transposed (non-contiguous) input gives the same numbers as its contiguous copy
+  const at::Tensor m = x.narrow(0, 0, 240000).view({400, 600});
+  CHECK(at::equal(model::gelu_tanh(m.t()), model::gelu_tanh(m.t().contiguous())));
+}
+
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
   static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity},
                                                                        {"device_time", device_time},
+                                                                       {"gelu_tanh_float64", gelu_tanh_float64},
                                                                        {"lora_soup", lora_soup},
                                                                        {"svd_lora_gradcheck", svd_lora_gradcheck},
                                                                        {"svd_lora_model", svd_lora_model},

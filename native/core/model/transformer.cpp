@@ -5,7 +5,6 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/gelu.h>
 #include <ATen/ops/layer_norm.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/matmul.h>
@@ -19,6 +18,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/model/gelu.h"
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -193,7 +193,7 @@ at::Tensor Transformer::attention(const Block& b, const at::Tensor& x, const at:
 }
 
 at::Tensor Transformer::mlp(const Block& b, const at::Tensor& x) const {
-  if (config_.layout == Layout::Gpt2) return b.mlp_proj.forward(at::gelu(b.fc.forward(x), "tanh"));
+  if (config_.layout == Layout::Gpt2) return b.mlp_proj.forward(gelu_tanh(b.fc.forward(x)));
   return b.down.forward(at::silu(b.gate.forward(x)) * b.up.forward(x));
 }
 
