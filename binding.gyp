@@ -27,7 +27,8 @@
         ['include', '^_GLIBCXX_USE_CXX11_ABI=<(torch_abi)$'],
       ],
       # -isystem: torch's own warnings stay quiet under -Wall -Wextra.
-      'cflags': ['-O2', '-fvisibility=hidden', '<!@(node scripts/gyp-vars.mjs include)'],
+      # -fopenmp (with libtorch's own libgomp in 'libraries') when libtorch ships one, as in CMakeLists.txt.
+      'cflags': ['-O2', '-fvisibility=hidden', '<!@(node scripts/gyp-vars.mjs include)', '<!@(node scripts/gyp-vars.mjs openmp)'],
       'cflags!': ['-O3'],
       'cflags_cc': ['-std=c++20', '-fexceptions', '-frtti', '-fvisibility-inlines-hidden'],
       'cflags_cc!': ['-fno-rtti', '-fno-exceptions', '-std=gnu++17'],

@@ -3,7 +3,8 @@
 // one shell-quoted word per line (gyp splits the output like sh). Run from the package root.
 //   sources        the CPU sources, globbed: native/core/{,moo,model,adapters,train}/*.cpp and native/napi/*.cpp (not core/cuda/)
 //   include        -isystem for libtorch's two include folders (keeps torch's warnings quiet)
-//   libs           -L<libDir> -ltorch_cpu -lc10 -ltorch
+//   libs           -L<libDir> -ltorch_cpu -lc10 -ltorch, and libtorch's own libgomp when it ships one
+//   openmp         -fopenmp when libtorch ships a libgomp (CMakeLists.txt: our kernels' parallel_for)
 //   ldflags        -Wl,-rpath,<libDir>; nothing when MOALIGN_PORTABLE=1 (the loader preloads libtorch)
 //   abi            libtorch's _GLIBCXX_USE_CXX11_ABI (0 or 1)
 //   addon-include  node-addon-api's include folder (absolute)
@@ -28,10 +29,16 @@ const what = process.argv[2];
 const env = process.env.MOALIGN_LIBTORCH_ROOT;
 let found;
 const torch = () => (found ??= env ? describeLibtorch(env, 'LIBTORCH') : resolveLibtorch());
+// libtorch's bundled libgomp (pip: libgomp.so.1; libtorch zips: libgomp-<hash>.so.1), or none.
+const gomp = () => {
+  const name = readdirSync(torch().libDir).sort().find((f) => /^libgomp.*\.so/.test(f));
+  return name ? join(torch().libDir, name) : null;
+};
 const vars = {
   sources: () => ['native/core', 'native/core/moo', 'native/core/model', 'native/core/adapters', 'native/core/train', 'native/napi'].flatMap(glob),
   include: () => ['include', 'include/torch/csrc/api/include'].flatMap((d) => ['-isystem', join(torch().root, d)]),
-  libs: () => [`-L${torch().libDir}`, '-ltorch_cpu', '-lc10', '-ltorch'],
+  libs: () => [`-L${torch().libDir}`, '-ltorch_cpu', '-lc10', '-ltorch', ...(gomp() ? [gomp()] : [])],
+  openmp: () => (gomp() ? ['-fopenmp'] : []),
   ldflags: () => (process.env.MOALIGN_PORTABLE === '1' ? [] : [`-Wl,-rpath,${torch().libDir}`]),
   abi: () => [torch().cxx11Abi],
   // include_dir is relative to the working directory (node-addon-api computes it so).

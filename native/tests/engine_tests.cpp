@@ -795,6 +795,13 @@ void gelu_tanh_float64() {
   // any layout: a transposed (non-contiguous) input gives the same numbers as its contiguous copy
   const at::Tensor m = x.narrow(0, 0, 240000).view({400, 600});
   CHECK(at::equal(model::gelu_tanh(m.t()), model::gelu_tanh(m.t().contiguous())));
+  // the same numbers on one thread and on two (the kernels cut the elements into chunks)
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const at::Tensor one = model::gelu_tanh(x);
+  at::set_num_threads(2);
+  CHECK(at::equal(model::gelu_tanh(x), one));
+  at::set_num_threads(threads);
 }
 
 }  // namespace
