@@ -180,7 +180,7 @@ double hv_by_slices(const Rows& rows, const std::vector<double>& ref) {
 void moo_hypervolume_presort() {
   std::mt19937_64 g(17);
   // The presort itself against std::sort: values descending, then rows descending.
-  for (std::size_t n : {1, 2, 7, 8, 9, 100, 129, 600, 1023, 1024, 5000}) {  // merges, then radix
+  for (std::size_t n : {1, 2, 7, 8, 9, 64, 65, 100, 128, 129, 600, 1023, 1024, 5000}) {  // bitonic (AVX-512), merges, radix
     for (int kind = 0; kind < 4; ++kind) {  // uniform, few values, 1 + k ulp, signs and signed zeros
       std::vector<double> v(3 * n);
       std::uniform_int_distribution<int> k(0, kind == 1 ? 3 : 300);

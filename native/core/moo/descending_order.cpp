@@ -6,7 +6,8 @@
 //   back out of the key.
 // - The keys are sorted by a sorting network on blocks of 8 and bottom-up merges whose each
 //   step takes the larger head by a conditional move; only loop bounds branch. From 1,024 keys
-//   on, by a radix sort instead (the same order: the keys are distinct).
+//   on, by a radix sort instead; up to 128 keys on CPUs with AVX-512, by a bitonic network in
+//   registers (the same order: the keys are distinct).
 // - Dropping b low bits can only tie values closer than 2^-(52-b) relative: keys then order
 //   those rows by row number. Such runs sit together (equal upper bits), and each is re-sorted
 //   by its exact values, so the result is exact; for values that do not nearly tie it is a
@@ -17,6 +18,9 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <utility>
 
 namespace moalign::moo {
@@ -139,6 +143,94 @@ std::uint64_t* radix_sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std:
   return from;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// Up to 128 keys on CPUs with AVX-512: a bitonic network over 8 or 16 registers of 8 keys
+// (the "flip" form, where every comparator sends the larger key to the lower index). The
+// merges above are one dependent load-compare chain per key and output; here each layer is
+// 8 independent min/max pairs (3-D batch of 100-point fronts, two sorts a front: 3.78 -> 3.42 us
+// a front with the bit staircase). The keys are distinct, so the order is the merges'. Missing
+// keys are 0 (no real key is: ordered_bits of a finite value is >= 2^52), which sort last.
+#define MOALIGN_BITONIC_AVX512 1
+constexpr std::size_t kBitonicMax = 128;
+
+// Unsigned max and min of 8 keys, and a lane permutation: the zero-masking forms with every
+// lane kept (the same instructions), since GCC 12 warns about the plain forms' undefined source.
+#define MOALIGN_AVX512_KEYS __attribute__((target("avx512f"), always_inline)) inline
+MOALIGN_AVX512_KEYS __m512i max_keys(__m512i a, __m512i b) { return _mm512_maskz_max_epu64(0xFF, a, b); }
+MOALIGN_AVX512_KEYS __m512i min_keys(__m512i a, __m512i b) { return _mm512_maskz_min_epu64(0xFF, a, b); }
+MOALIGN_AVX512_KEYS __m512i permute(__m512i idx, __m512i v) { return _mm512_maskz_permutexvar_epi64(0xFF, idx, v); }
+
+// Compare-exchange of lanes l and l ^ j inside v, the larger to the lower lane: `idx` = l ^ j,
+// `upper` = the lanes with the j bit set (they take the minimum).
+MOALIGN_AVX512_KEYS __m512i exchange_lanes(__m512i v, __m512i idx, __mmask8 upper) {
+  const __m512i p = permute(idx, v);
+  return _mm512_mask_blend_epi64(upper, max_keys(v, p), min_keys(v, p));
+}
+
+// Half-cleaners at distances from_j .. 1 (from_j 4, 2 or 1) inside each of the R registers.
+template <int R>
+MOALIGN_AVX512_KEYS void clean_lanes(__m512i* v, int from_j) {
+  const __m512i xor1 = _mm512_set_epi64(6, 7, 4, 5, 2, 3, 0, 1);
+  const __m512i xor2 = _mm512_set_epi64(5, 4, 7, 6, 1, 0, 3, 2);
+  const __m512i xor4 = _mm512_set_epi64(3, 2, 1, 0, 7, 6, 5, 4);
+  for (int r = 0; r < R; ++r) {
+    if (from_j >= 4) v[r] = exchange_lanes(v[r], xor4, 0xF0);
+    if (from_j >= 2) v[r] = exchange_lanes(v[r], xor2, 0xCC);
+    v[r] = exchange_lanes(v[r], xor1, 0xAA);
+  }
+}
+
+template <int R>  // registers: 8 (64 keys) or 16 (128 keys)
+__attribute__((target("avx512f"))) void bitonic_sort_desc(std::uint64_t* keys, std::size_t n) {
+  __m512i v[R];
+  const __m512i zero = _mm512_setzero_si512();
+  for (int r = 0; r < R; ++r) {
+    const std::size_t at = static_cast<std::size_t>(r) * 8;
+    const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
+    v[r] = _mm512_mask_loadu_epi64(zero, present, keys + at);
+  }
+  const __m512i reverse = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);  // lane l <- lane 7 - l
+  const __m512i xor1 = _mm512_set_epi64(6, 7, 4, 5, 2, 3, 0, 1), xor3 = _mm512_set_epi64(4, 5, 6, 7, 0, 1, 2, 3);
+  // Sorted runs of 2, 4, 8 inside each register: flips l ^ 1, l ^ 3, l ^ 7, each with its cleaners.
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor1, 0xAA);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor3, 0xCC);
+  clean_lanes<R>(v, 1);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], reverse, 0xF0);
+  clean_lanes<R>(v, 2);
+  // Runs of 16 .. 8R keys: `regs` registers each. The flip pairs register a with the reversed
+  // register a ^ (regs - 1); then half-cleaners across registers, then inside them.
+  for (int regs = 2; regs <= R; regs *= 2) {
+    for (int a = 0; a < R; ++a) {
+      const int b = a ^ (regs - 1);
+      if (b < a) continue;
+      const __m512i vb = permute(reverse, v[b]);
+      const __m512i hi = max_keys(v[a], vb), lo = min_keys(v[a], vb);
+      v[a] = hi;
+      v[b] = permute(reverse, lo);
+    }
+    for (int d = regs / 4; d >= 1; d /= 2) {
+      for (int a = 0; a < R; ++a) {
+        if (a & d) continue;
+        const __m512i hi = max_keys(v[a], v[a + d]), lo = min_keys(v[a], v[a + d]);
+        v[a] = hi;
+        v[a + d] = lo;
+      }
+    }
+    clean_lanes<R>(v, 4);
+  }
+  for (int r = 0; r < R; ++r) {
+    const std::size_t at = static_cast<std::size_t>(r) * 8;
+    const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
+    _mm512_mask_storeu_epi64(keys + at, present, v[r]);
+  }
+}
+
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+}
+#endif
+
 // From this many keys on, the radix sort is the faster one (callgrind: its fixed cost is the
 // 8 x 256 counters, the merges' about 12 instructions per key and pass; they cross near 700).
 constexpr std::size_t kRadixMin = 1024;
@@ -153,7 +245,15 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   scratch.resize(n);
   const std::uint64_t row_bits = (std::uint64_t{1} << std::bit_width(n - 1)) - 1;
   for (std::size_t i = 0; i < n; ++i) keys[i] = (ordered_bits(values[i * stride]) & ~row_bits) | i;
-  std::uint64_t* sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
+  std::uint64_t* sorted = nullptr;
+#ifdef MOALIGN_BITONIC_AVX512
+  if (n <= kBitonicMax && has_avx512()) {
+    if (n <= 64) bitonic_sort_desc<8>(keys.data(), n);
+    else bitonic_sort_desc<16>(keys.data(), n);
+    sorted = keys.data();
+  }
+#endif
+  if (sorted == nullptr) sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
   // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
   const auto value = [&](std::uint32_t r) { return values[r * stride]; };
