@@ -174,7 +174,7 @@ double hv_by_slices(const Rows& rows, const std::vector<double>& ref) {
 }
 
 // The presort and the staircases on larger fronts than the oracle's: 2-D to 4-D against slicing,
-// on both sides of hv3d's flat/tree switch (256 points), on integer grids (exact, duplicates
+// on both sides of hv3d's bit/tree staircase switch (254 points), on integer grids (exact, duplicates
 // included), and on coordinates 1 + k ulp that differ only in their last bits, which the presort's
 // integer keys cannot tell apart and must re-sort exactly.
 void moo_hypervolume_presort() {
@@ -200,7 +200,7 @@ void moo_hypervolume_presort() {
   }
   const std::vector<double> origin(4, 0.0);
   for (std::size_t m = 2; m <= 4; ++m) {
-    for (std::size_t n : {std::size_t{9}, std::size_t{100}, std::size_t{256}, std::size_t{257}, std::size_t{400}, std::size_t{2000}}) {
+    for (std::size_t n : {std::size_t{9}, std::size_t{100}, std::size_t{254}, std::size_t{255}, std::size_t{400}, std::size_t{2000}}) {
       if ((m == 4 && n > 100) || (m == 3 && n > 400)) continue;  // the reference is O(n^(m-1) log n)
       for (int kind = 0; kind < 3; ++kind) {
         Rows rows = random_rows(g, n, m, kind == 1);
@@ -516,7 +516,7 @@ Batch random_batch(std::mt19937_64& g, std::size_t fronts, std::size_t max_n, st
 }
 
 // Every batch value equals the single-front value bit for bit, for 1, 2 and 3 threads (3-D
-// fronts on both sides of hv3d's flat/tree switch).
+// fronts on both sides of hv3d's bit/tree staircase switch).
 void moo_batch_threads() {
   std::mt19937_64 g(3);
   CancelToken never;

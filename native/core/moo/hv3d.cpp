@@ -1,10 +1,11 @@
 // m = 3: sweep the points by q3 descending. A holds the area dominated in the (q1, q2) plane by
 // the points seen so far, and HV = sum_j A_j (c_j - c_{j+1}) with c_j the j-th largest q3
 // (c_{n+1} = 0). Each point enters the staircase once and leaves it at most once: O(n log n),
-// with the log from the sort (staircase steps are O(log64 n) bit scans). Small fronts keep the
-// staircase in flat arrays instead (FlatStaircase): the choice depends on n alone, and both
-// staircases give the same areas.
+// with the log from the sort (staircase steps are O(log64 n) bit scans). Fronts of up to 254
+// points keep the staircase in a few words of bits instead (BitStaircase): the choice depends on
+// n alone, and both staircases give the same areas.
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -15,9 +16,6 @@
 namespace moalign::moo {
 
 namespace {
-
-// Up to this many points the flat staircase is faster (its insertions cost O(steps)).
-constexpr std::size_t kFlatMax = 256;
 
 // The sweep over rows q[order[t]], given a function that inserts a row (by position in q) and
 // returns the staircase's area.
@@ -54,12 +52,28 @@ double hv3d(double* q, std::size_t n) {
   // Scratch kept per thread: batches call this for many small fronts.
   thread_local std::vector<std::uint32_t> order;
   descending_order(q + 2, n, 3, order);
-  if (n <= kFlatMax) {
-    thread_local FlatStaircase flat;
-    flat.clear(n);
+  if (n <= BitStaircase::kMaxPoints) {
+    // Keys: x ranks among the distinct x values, from 1 (the order's ties are one key).
+    thread_local std::vector<std::uint32_t> by_x, key;
+    thread_local std::vector<double> xs;
+    descending_order(q, n, 3, by_x);
+    key.resize(n);
+    xs.resize(n + 2);
+    xs[0] = 0.0;
+    std::size_t k = 0;
+    double last = 0.0;  // every x is > 0
+    for (std::size_t t = n; t-- > 0;) {
+      const double x = q[3 * by_x[t]];
+      k += x != last;
+      xs[k] = last = x;
+      key[by_x[t]] = static_cast<std::uint32_t>(k);
+    }
+    xs[k + 1] = std::numeric_limits<double>::infinity();
+    thread_local BitStaircase bits;
+    bits.clear(xs.data(), k + 1);
     return sweep(q, order, [&](std::uint32_t i) {
-      flat.insert(q[3 * i], q[3 * i + 1]);
-      return flat.area();
+      bits.insert(key[i], q[3 * i + 1]);
+      return bits.area();
     });
   }
   thread_local std::vector<double> xs;

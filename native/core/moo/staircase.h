@@ -4,8 +4,8 @@
 // SuccessorSet rather than a balanced tree. Invariant: x ascending with key, y strictly descending.
 #pragma once
 #include <algorithm>
+#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -66,70 +66,90 @@ class Staircase {
   double area_ = 0;
 };
 
-// The same staircase in two flat arrays, x ascending, for small fronts: with a few dozen steps,
-// a counting scan and short memmoves beat the bit trees, and no x ranks (a second
-// sort) are needed. Sentinels (0, +inf) and (+inf, 0) bound it, standing in for "no entry" (x 0, y 0) in
-// the same arithmetic as Staircase, so both give the same area bit for bit.
-class FlatStaircase {
+// The same staircase for fronts of up to kMaxPoints points, keyed by x rank like Staircase but
+// over a few words of bits: a successor or predecessor is one or two bit scans, an insertion
+// or removal one bit, and nothing moves. (A flat array sorted by x, found by counting, spent
+// most of a 100-point front's time in its scans and memmoves; the x ranks cost a second
+// presort, which costs less.) Sentinel keys 0 (x 0, y +inf) and last (x +inf, y 0) bound it,
+// standing in for "no entry" (x 0, y 0) in the same arithmetic as Staircase, so both give the
+// same area bit for bit.
+class BitStaircase {
  public:
-  // Empties the staircase, with room for n points.
-  void clear(std::size_t n) {
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    xs_.resize(n + 3 + kMove);  // room for a fixed-size move that starts at the last step
-    ys_.resize(n + 3 + kMove);
-    xs_[0] = 0.0;
-    ys_[0] = kInf;
-    xs_[1] = kInf;
-    ys_[1] = 0.0;
-    size_ = 2;
+  static constexpr std::size_t kMaxPoints = 4 * 64 - 2;  // keys 1 .. 254, sentinels 0 and 255
+
+  // Empties the staircase. `xs`: x of each key, ascending, xs[0] = 0 and xs[last] = +inf (the
+  // sentinels), last <= kMaxPoints + 1; must outlive the staircase's use.
+  void clear(const double* xs, std::size_t last) {
+    xs_ = xs;
+    for (std::uint64_t& w : words_) w = 0;
+    set(0);
+    set(last);
+    ys_[0] = std::numeric_limits<double>::infinity();
+    ys_[last] = 0.0;
     area_ = 0;
   }
 
   double area() const noexcept { return area_; }
 
-  // Adds the point (x, y), x and y > 0. Returns false (and changes nothing) when an entry weakly
-  // dominates it.
-  bool insert(double x, double y) {
-    double* xs = xs_.data();
-    double* ys = ys_.data();
-    // The first entry with a larger x (the +inf sentinel at the latest), by counting the entries
-    // at or left of x: independent compares over contiguous x values, where a binary search is
-    // a chain of dependent loads (slower here on 100-point fronts, though fewer instructions).
-    std::size_t right = 0;
-    for (std::size_t i = 0; i < size_; ++i) right += xs[i] <= x;
-    if (ys[right] >= y) return false;
-    std::size_t cur = right - 1;
-    if (xs[cur] == x && ys[cur] >= y) return false;
+  // Adds the point (xs[key], y), 0 < key < last, y > 0. Returns false (and changes nothing) when
+  // an entry weakly dominates it.
+  bool insert(std::size_t key, double y) {
+    const std::size_t right = successor(key + 1);
+    if (ys_[right] >= y) return false;
+    std::size_t cur = predecessor(key);
+    if (cur == key && ys_[cur] >= y) return false;
     // Entries left of x with y <= the new y are dominated: subtract their strips. The left
     // sentinel's +inf height ends the walk.
     double removed = 0, last_x = -1;
-    for (; ys[cur] <= y; --cur) {
-      if (last_x < 0) last_x = xs[cur];
-      removed += (xs[cur] - xs[cur - 1]) * ys[cur];
+    while (ys_[cur] <= y) {
+      const std::size_t next = predecessor(cur - 1);
+      if (last_x < 0) last_x = xs_[cur];
+      removed += (xs_[cur] - xs_[next]) * ys_[cur];
+      words_[cur >> 6] &= ~(std::uint64_t{1} << (cur & 63));
+      cur = next;
     }
-    if (last_x < 0) last_x = xs[cur];
-    area_ += inserted_area(x, y, xs[cur], last_x, ys[right], removed);
-    // The entries cur+1 .. right-1 were dominated: the new one takes place cur+1, and the
-    // entries from `right` on move to follow it.
-    const std::size_t to = cur + 2;
-    if (to != right) {
-      // Usually a few steps move: then kMove of them (what follows the end is scratch), so the
-      // length memmove branches on is nearly always the same, and predicted.
-      const std::size_t count = std::max(size_ - right, kMove);
-      std::memmove(xs + to, xs + right, count * sizeof(double));
-      std::memmove(ys + to, ys + right, count * sizeof(double));
-    }
-    size_ = size_ + to - right;
-    xs[cur + 1] = x;
-    ys[cur + 1] = y;
+    if (last_x < 0) last_x = xs_[cur];
+    area_ += inserted_area(xs_[key], y, xs_[cur], last_x, ys_[right], removed);
+    set(key);
+    ys_[key] = y;
     return true;
   }
 
  private:
-  static constexpr std::size_t kMove = 16;
-  std::vector<double> xs_, ys_;  // x ascending, y strictly descending; sentinels first and last
-  std::size_t size_ = 0;
+  static constexpr std::size_t kWords = 4;
+  std::uint64_t words_[kWords];  // bit k: key k is an entry
+  double ys_[kWords * 64];       // y of the entry at each present key
+  const double* xs_ = nullptr;
   double area_ = 0;
+
+  void set(std::size_t k) noexcept { words_[k >> 6] |= std::uint64_t{1} << (k & 63); }
+
+  // The smallest entry >= k (the right sentinel at the latest). Over all words, by selects: a
+  // loop over words would branch on where the entry lies.
+  std::size_t successor(std::size_t k) const noexcept {
+    const std::size_t w = k >> 6;
+    const std::uint64_t high = ~std::uint64_t{0} << (k & 63);
+    std::size_t found = 0;
+    for (std::size_t i = kWords; i-- > 0;) {
+      const std::uint64_t bits = words_[i] & (i > w ? ~std::uint64_t{0} : i == w ? high : 0);
+      const std::size_t at = (i << 6) | static_cast<std::size_t>(std::countr_zero(bits) & 63);
+      found = bits ? at : found;
+    }
+    return found;
+  }
+
+  // The largest entry <= k (the left sentinel at the latest).
+  std::size_t predecessor(std::size_t k) const noexcept {
+    const std::size_t w = k >> 6;
+    const std::uint64_t low = ~std::uint64_t{0} >> (63 - (k & 63));
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < kWords; ++i) {
+      const std::uint64_t bits = words_[i] & (i < w ? ~std::uint64_t{0} : i == w ? low : 0);
+      const std::size_t at = (i << 6) | static_cast<std::size_t>(63 - (std::countl_zero(bits) & 63));
+      found = bits ? at : found;
+    }
+    return found;
+  }
 };
 
 // Ranks of x among its distinct values: fills `xs` (distinct, ascending) and `key` (per row).
