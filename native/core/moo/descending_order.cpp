@@ -183,8 +183,12 @@ MOALIGN_AVX512_KEYS void clean_lanes(__m512i* v, int from_j) {
   }
 }
 
-template <int R>  // registers: 8 (64 keys) or 16 (128 keys)
-__attribute__((target("avx512f"))) void bitonic_sort_desc(std::uint64_t* keys, std::size_t n) {
+// Sorts keys[0..n) descending (R registers: 8 for up to 64 keys, 16 for up to 128), writes them
+// back and their rows (key & row_bits) to order[0..n). Returns whether two neighbours agree
+// above the row bits (a run to re-sort by value), found in the registers too.
+template <int R>
+__attribute__((target("avx512f"))) bool bitonic_order(std::uint64_t* keys, std::size_t n, std::uint64_t row_bits,
+                                                      std::uint32_t* order) {
   __m512i v[R];
   const __m512i zero = _mm512_setzero_si512();
   for (int r = 0; r < R; ++r) {
@@ -219,11 +223,20 @@ __attribute__((target("avx512f"))) void bitonic_sort_desc(std::uint64_t* keys, s
     }
     clean_lanes<R>(v, 4);
   }
+  const __m512i rows = _mm512_set1_epi64(static_cast<long long>(row_bits));
+  const __m512i above_rows = _mm512_set1_epi64(static_cast<long long>(~row_bits));
+  __mmask8 runs = 0;
   for (int r = 0; r < R; ++r) {
     const std::size_t at = static_cast<std::size_t>(r) * 8;
     const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
     _mm512_mask_storeu_epi64(keys + at, present, v[r]);
+    _mm512_mask_cvtepi64_storeu_epi32(order + at, present, _mm512_and_si512(v[r], rows));
+    // Lane l against the key after it (lane l + 1, or the next register's first).
+    const __m512i next = _mm512_maskz_alignr_epi64(0xFF, r + 1 < R ? v[r + 1] : zero, v[r], 1);
+    const __mmask8 has_next = static_cast<__mmask8>(present >> 1 | (r + 1 < R && at + 8 < n ? 0x80 : 0));
+    runs |= _mm512_mask_testn_epi64_mask(has_next, _mm512_xor_si512(v[r], next), above_rows);
   }
+  return runs != 0;
 }
 
 bool has_avx512() {
@@ -249,13 +262,16 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   std::uint64_t* sorted = nullptr;
 #ifdef MOALIGN_BITONIC_AVX512
   if (n <= kBitonicMax && has_avx512()) {
-    if (n <= 64) bitonic_sort_desc<8>(keys.data(), n);
-    else bitonic_sort_desc<16>(keys.data(), n);
+    const bool runs = n <= 64 ? bitonic_order<8>(keys.data(), n, row_bits, order.data())
+                              : bitonic_order<16>(keys.data(), n, row_bits, order.data());
+    if (!runs) return;
     sorted = keys.data();
   }
 #endif
-  if (sorted == nullptr) sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
+  if (sorted == nullptr) {
+    sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
+  }
   // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
   const auto value = [&](std::uint32_t r) { return values[r * stride]; };
   const auto same_run = [&](std::size_t a, std::size_t b) { return ((sorted[a] ^ sorted[b]) & ~row_bits) == 0; };
