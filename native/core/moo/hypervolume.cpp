@@ -5,6 +5,8 @@
 #include <ATen/Parallel.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -31,6 +33,54 @@ HypervolumeResult front_hypervolume(Points p, const double* ref, const MinimiseM
   r.dropped = shift_to_origin(p, ref, mask, q);
   r.hypervolume = hv_shifted(q.data(), p.n - r.dropped, p.m);
   return r;
+}
+
+// Batch helper threads, kept between calls: a fresh std::thread per call cost its start-up and
+// the new thread's first touch of the kernels' thread-local scratch, every call.
+class HelperPool {
+ public:
+  // Runs task() once on each of `count` helpers; returns at once. Then wait().
+  void start(std::size_t count, const std::function<void()>& task) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (threads_.size() < count) threads_.emplace_back([this] { serve(); });
+    task_ = &task;
+    unclaimed_ = count;
+    running_ = count;
+    wake_.notify_all();
+  }
+
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [this] { return running_ == 0; });
+    task_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  std::vector<std::thread> threads_;  // never joined: the pool lives until the process ends
+  const std::function<void()>* task_ = nullptr;
+  std::size_t unclaimed_ = 0, running_ = 0;
+
+  void serve() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return unclaimed_ > 0; });
+      --unclaimed_;
+      const std::function<void()>& task = *task_;
+      lock.unlock();
+      task();
+      lock.lock();
+      if (--running_ == 0) finished_.notify_all();
+    }
+  }
+};
+
+// One pool for the process (batches run one at a time, on the compute thread); leaked on
+// purpose, so that no exit-time destructor waits on its threads.
+HelperPool& helper_pool() {
+  static HelperPool* pool = new HelperPool;
+  return *pool;
 }
 
 }  // namespace
@@ -113,8 +163,9 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   out.dropped.assign(b.fronts, 0);
   // Dynamic scheduling over fronts (they differ in size); each front is computed by one thread
   // with the same code as hypervolume(), so the values do not depend on the thread count.
-  // Plain threads, as many as libtorch's intra-op setting: ATen's inline parallel_for runs
-  // serially when this file is compiled without libtorch's OpenMP configuration.
+  // Plain threads (the caller and the pool's helpers), as many as libtorch's intra-op setting:
+  // ATen's inline parallel_for runs serially when this file is compiled without libtorch's
+  // OpenMP configuration.
   std::atomic<std::size_t> next{0}, done{0};
   const std::size_t report_every = std::max<std::size_t>(1, b.fronts / 100);
   std::size_t reported = 0;  // touched by the calling thread only
@@ -148,10 +199,15 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
       next.store(b.fronts);  // the others stop at their next front
     }
   };
-  std::vector<std::thread> helpers;
-  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(worker, false);
+  const std::function<void()> helper_task = [&] { worker(false); };
+  static std::mutex one_batch_at_a_time;  // the pool serves one batch; other callers queue here
+  std::unique_lock<std::mutex> batch_lock(one_batch_at_a_time, std::defer_lock);
+  if (threads > 1) {
+    batch_lock.lock();
+    helper_pool().start(threads - 1, helper_task);
+  }
   worker(true);
-  for (std::thread& t : helpers) t.join();
+  if (threads > 1) helper_pool().wait();
   if (failure) std::rethrow_exception(failure);
   cancel.throw_if_cancelled();
   if (progress) progress(static_cast<double>(b.fronts), static_cast<double>(b.fronts));
