@@ -163,9 +163,10 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   out.dropped.assign(b.fronts, 0);
   // Dynamic scheduling over fronts (they differ in size); each front is computed by one thread
   // with the same code as hypervolume(), so the values do not depend on the thread count.
-  // Plain threads (the caller and the pool's helpers), as many as libtorch's intra-op setting:
-  // ATen's inline parallel_for runs serially when this file is compiled without libtorch's
-  // OpenMP configuration.
+  // Plain threads (the caller and the pool's helpers), as many as libtorch's intra-op setting,
+  // claiming chunks of fronts as they go: at::parallel_for would split the fronts into fixed
+  // ranges up front, and one slow range (large fronts, a core taken by another process) would
+  // hold up the call.
   std::atomic<std::size_t> next{0}, done{0};
   const std::size_t report_every = std::max<std::size_t>(1, b.fronts / 100);
   std::size_t reported = 0;  // touched by the calling thread only
