@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/model/decode_kernels.h"
 #include "core/model/gelu.h"
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -181,13 +182,16 @@ at::Tensor Transformer::attention(const Block& b, const at::Tensor& x, const at:
     k = cache->k[layer].narrow(2, 0, S);
     v = cache->v[layer].narrow(2, 0, S);
   }
-  k = repeat_kv(k, H / Hkv);
-  v = repeat_kv(v, H / Hkv);
   at::Tensor y;  // (B, H, T, D)
-  if (!mask.key_mask.defined() && mask.start == 0 && S == T) {
-    y = at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true);
-  } else {
-    y = at::scaled_dot_product_attention(q, k, v, mask.dense(T, S).to(q.device()), 0.0, false);
+  if (cache && T == 1) y = decode_attention(q, k, v, mask.key_mask);  // undefined where it does not apply
+  if (!y.defined()) {
+    k = repeat_kv(k, H / Hkv);
+    v = repeat_kv(v, H / Hkv);
+    if (!mask.key_mask.defined() && mask.start == 0 && S == T) {
+      y = at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true);
+    } else {
+      y = at::scaled_dot_product_attention(q, k, v, mask.dense(T, S).to(q.device()), 0.0, false);
+    }
   }
   return b.o.forward(y.transpose(1, 2).reshape({B, T, H * D}));
 }
