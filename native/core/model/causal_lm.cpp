@@ -3,6 +3,7 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/argmax.h>
@@ -427,6 +428,10 @@ GenerateResult CausalLM::generate(const std::vector<std::vector<int64_t>>& promp
                           ") exceeds the model's context of " + std::to_string(c.max_positions));
   // KV cache and λ rows stay aligned: rows are never reordered or dropped during this call.
   const PreferenceScope preference(*impl_, generation_preferences(o.preferences, B, preference_dim()), B);
+  // After the scope, so that merging and restoring the adapters stay ordinary no-grad work. Inside,
+  // every op skips autograd's dispatch layers and version counters: the tensors made here are
+  // never seen outside this call.
+  const c10::InferenceMode inference;
   const at::Device device = impl_->device;
   const auto long_opts = at::TensorOptions().dtype(at::kLong);
   // Left padding: every prompt ends at slot P - 1, so new tokens share slot indices.
