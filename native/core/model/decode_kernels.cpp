@@ -5,21 +5,22 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/softmax.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define MOALIGN_DECODE_MATMUL 1
+#define MOALIGN_DECODE_KERNELS 1
 #endif
 
 namespace moalign::model {
 
-#ifdef MOALIGN_DECODE_MATMUL
+#ifdef MOALIGN_DECODE_KERNELS
 namespace {
 
-constexpr int64_t kMaxRows = 16;
-constexpr int64_t kLanes = 16;  // floats per AVX-512 register
+constexpr int64_t kMaxRows = 16;  // decode batches; more rows (prefill, training) stay with MKL
+constexpr int64_t kLanes = 16;    // floats per AVX-512 register
 
 // y[:R, :16 NV] = x[:R, :] w[:, :16 NV] (+ b): R rows by NV registers of columns held in R NV
 // accumulators (8 x 3 = 24 of the 32 registers) while W's rows stream past once, k by k.
