@@ -9,6 +9,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/cpu_features.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define MOALIGN_DECODE_KERNELS 1
@@ -54,11 +56,6 @@ __attribute__((target("avx512f"))) void rows(const float* x, int64_t K, const fl
 
 using RowsFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t);
 constexpr RowsFn kRows[] = {nullptr, rows<1>, rows<2>, rows<3>, rows<4>, rows<5>, rows<6>, rows<7>, rows<8>};
-
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-}
 
 }  // namespace
 

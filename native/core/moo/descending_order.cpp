@@ -23,6 +23,8 @@
 #endif
 #include <utility>
 
+#include "core/cpu_features.h"
+
 namespace moalign::moo {
 
 namespace {
@@ -238,11 +240,6 @@ __attribute__((target("avx512f"))) bool bitonic_order(std::uint64_t* keys, std::
   }
   return runs != 0;
 }
-
-bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
-}
 #endif
 
 // From this many keys on, the radix sort is the faster one (callgrind: its fixed cost is the
@@ -261,7 +258,7 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   for (std::size_t i = 0; i < n; ++i) keys[i] = (ordered_bits(values[i * stride]) & ~row_bits) | i;
   std::uint64_t* sorted = nullptr;
 #ifdef MOALIGN_BITONIC_AVX512
-  if (n <= kBitonicMax && has_avx512()) {
+  if (n <= kBitonicMax && cpu_has_avx512()) {
     const bool runs = n <= 64 ? bitonic_order<8>(keys.data(), n, row_bits, order.data())
                               : bitonic_order<16>(keys.data(), n, row_bits, order.data());
     if (!runs) return;

@@ -1,0 +1,18 @@
+// What the running CPU offers, for kernels compiled for an instruction set with
+// __attribute__((target(...))): they are called only where the CPU has it, so one binary (built
+// for plain x86-64) runs everywhere and uses AVX-512 where it can.
+#pragma once
+
+namespace moalign {
+
+// AVX-512 Foundation; asked once per process.
+inline bool cpu_has_avx512() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+#else
+  return false;
+#endif
+}
+
+}  // namespace moalign
