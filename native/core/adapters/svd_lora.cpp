@@ -68,9 +68,8 @@ at::Tensor scaled(const at::Tensor& t, const TokenRows& rows) { return (t.view(r
 // y = x W0^T + b + ((x V) ⊙ E) U^T, keeping x, W0, h = x V, g = h ⊙ E and E (on a CUDA device
 // one kernel scales and projects, core/cuda/svd_lora_scale_project.cu, and g is formed again in
 // backward); backward forms the gradients of x, U, V, σ, s (and of W0 and b when they require
-// grad) from them. λ (R, m) is a
-// constant. Tokens run in R groups of n: one group per preference row, R = 1 when every token
-// shares λ. With q = G U (N, r):
+// grad) from them. λ (R, m) is a constant. Tokens run in R groups of n: one group per preference
+// row, R = 1 when every token shares λ. With q = G U (N, r):
 //   dU = G^T g,   dE[row] = Σ_{its tokens} q ⊙ h,   dD = c dE,   dh = q ⊙ E,   dV = x^T dh,
 //   dx = G W0 + dh V^T.
 //
