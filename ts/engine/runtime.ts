@@ -22,6 +22,19 @@ export function gpuSeconds(): number {
   return native().deviceSeconds();
 }
 
+/**
+ * Starts measuring this process's CPU seconds (user + system, every thread) and GPU seconds;
+ * the returned function gives both as spent since the start.
+ */
+export function usageClock(): () => { cpuSeconds: number; gpuSeconds: number } {
+  const cpuAtStart = process.cpuUsage();
+  const gpuAtStart = gpuSeconds();
+  return () => {
+    const used = process.cpuUsage(cpuAtStart);
+    return { cpuSeconds: (used.user + used.system) / 1e6, gpuSeconds: gpuSeconds() - gpuAtStart };
+  };
+}
+
 export interface LongRunOptions {
   /** Aborts the native work at its next check; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;

@@ -3,7 +3,7 @@
 // each preference ω gives one point ξ(ω), the per-objective mean. The points make the learned
 // front, measured by frontMetrics (metrics.md §7); collapse is counted alongside.
 import { performance } from 'node:perf_hooks';
-import { gpuSeconds } from '../engine/runtime.js';
+import { usageClock } from '../engine/runtime.js';
 import type { PromptRecord, Sample } from '../data/records.js';
 import type { ScoreCache } from '../data/scorers/cache.js';
 import { scoreSamples } from '../data/scorers/score.js';
@@ -133,8 +133,7 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
   }
 
   const started = performance.now();
-  const cpuAtStart = process.cpuUsage();
-  const gpuAtStart = gpuSeconds();
+  const usage = usageClock();
   const { signal, onProgress } = options;
   const total = policies.length * prompts.length;
   const samples: Sample[] = [];
@@ -214,20 +213,15 @@ export async function evaluatePolicies(policies: readonly Policy[], prompts: rea
       collapsed: rules[i],
     };
   });
+  const used = usage();
   return {
     objectives,
     metrics,
     points,
     collapse: { ...countCollapsed(rules), options: collapse },
-    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000, cpu: cpuSecondsSince(cpuAtStart), gpu: gpuSeconds() - gpuAtStart },
+    seconds: { generation: (generated - started) / 1000, scoring: (finished - generated) / 1000, total: (finished - started) / 1000, cpu: used.cpuSeconds, gpu: used.gpuSeconds },
     decoding,
     prompts: n,
     generations,
   };
-}
-
-/** CPU seconds (user + system, every thread of the process) since `start`. */
-function cpuSecondsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
 }

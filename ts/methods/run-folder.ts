@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { gpuSeconds } from '../engine/runtime.js';
+import { usageClock } from '../engine/runtime.js';
 import { writeTextAtomicSync } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
 
@@ -129,15 +129,14 @@ export class RunFolder implements RunPaths {
     if (this.done(name)) return false;
     for (const f of files) mkdirSync(dirname(this.path(f)), { recursive: true });
     const started = Date.now();
-    const cpu = process.cpuUsage();
-    const gpu = gpuSeconds();
+    const usage = usageClock();
     const cost = await work();
     const missing = files.filter((f) => !existsSync(this.path(f)));
     if (missing.length > 0) throw new Error(`step ${name} did not write ${missing.join(', ')}`);
-    const used = process.cpuUsage(cpu);
-    const cpuSeconds = (used.user + used.system) / 1e6 + (cost?.childCpuSeconds ?? 0);
-    const stepGpuSeconds = gpuSeconds() - gpu + (cost?.childGpuSeconds ?? 0);
-    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds, gpuSeconds: stepGpuSeconds, finishedAt: new Date().toISOString(), files };
+    const own = usage();
+    const cpuSeconds = own.cpuSeconds + (cost?.childCpuSeconds ?? 0);
+    const gpuSeconds = own.gpuSeconds + (cost?.childGpuSeconds ?? 0);
+    this.steps[name] = { seconds: (Date.now() - started) / 1000, cpuSeconds, gpuSeconds, finishedAt: new Date().toISOString(), files };
     writeTextAtomicSync(this.path(STATE_FILE), `${JSON.stringify(this.steps, null, 2)}\n`);
     return true;
   }

@@ -113,6 +113,11 @@ export interface ComparisonRow {
   points: number;
 }
 
+/** One clock's training plus evaluation seconds; null when the record predates that clock. */
+function trainingPlusEvaluation(training: number | null | undefined, evaluation: number | undefined): number | null {
+  return evaluation === undefined || training == null ? null : training + evaluation;
+}
+
 export function comparisonRows(c: Comparison): ComparisonRow[] {
   return c.runs.map((r) => ({
     method: r.name,
@@ -124,8 +129,8 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
     collapsePercent: r.record.collapse.percent,
     trainSeconds: r.record.seconds.train,
     evalSeconds: r.record.seconds.total,
-    cpuSeconds: r.record.seconds.cpu === undefined || r.record.seconds.trainCpu == null ? null : r.record.seconds.cpu + r.record.seconds.trainCpu,
-    gpuSeconds: r.record.seconds.gpu === undefined || r.record.seconds.trainGpu == null ? null : r.record.seconds.gpu + r.record.seconds.trainGpu,
+    cpuSeconds: trainingPlusEvaluation(r.record.seconds.trainCpu, r.record.seconds.cpu),
+    gpuSeconds: trainingPlusEvaluation(r.record.seconds.trainGpu, r.record.seconds.gpu),
     points: r.record.points.length,
   }));
 }
