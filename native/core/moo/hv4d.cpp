@@ -1,12 +1,15 @@
 // m = 4: HV4D+ (hv4d_plus.h). Sweep the points by the 4th coordinate, keeping V = the 3-D volume
 // dominated by the (x, y, z) projections seen so far: HV = sum_j V_j * height_j. The first
 // w-group is the sweep's base (one z-sweep); every later point adds its exclusive 3-D contribution.
+// On CPUs with AVX-512, fronts of up to kHv4dAvx512MaxPoints points take the same sweep over flat
+// arrays instead (hv4d_avx512.cpp).
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
 
 #include "descending_order.h"
+#include "hv4d_avx512.h"
 #include "hv4d_plus.h"
 #include "hv_kernels.h"
 
@@ -72,6 +75,8 @@ double hv4d(double* q, std::size_t n) {
     const double* r = q + 4 * order[t];
     rows[t] = {r[0], r[1], r[2], r[3]};
   }
+  double hv;
+  if (use_hv4d_avx512(n) && hv4d_sorted_avx512(rows.data()->data(), n, hv)) return hv;
   return hv4d_sorted(rows.data()->data(), n);
 }
 

@@ -1,0 +1,21 @@
+// The 4-D kernel for CPUs with AVX-512 (hv4d_avx512.cpp), which hv4d uses for up to
+// kHv4dAvx512MaxPoints points; elsewhere, and for larger fronts, HV4D+ (hv4d_plus.h).
+#pragma once
+#include <cstddef>
+
+#include "core/cpu_features.h"
+
+namespace moalign::moo {
+
+// Up to here the kernel is faster on fronts (≈2× at 100 points, ≈2.7× at 1,000). Its pass over
+// the seen points per point is O(n) vector work whatever the set, so larger sets keep HV4D+.
+inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
+
+inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512(); }
+
+// The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0) sorted by q4
+// descending, into `hv`; false when the kernel gave up on the set (its work budget, see
+// hv4d_avx512.cpp), and then HV4D+ must compute it. Only where use_hv4d_avx512(n).
+bool hv4d_sorted_avx512(const double* q, std::size_t n, double& hv);
+
+}  // namespace moalign::moo
