@@ -226,6 +226,45 @@ void moo_hypervolume_presort() {
   }
 }
 
+// The 4-D kernels against slicing: fronts of 2..128 points (continuous on the simplex; integer
+// grids with duplicates, ties in every coordinate and points on the reference's boundary, which
+// must come out exact), and sets built so that every point's box holds a long staircase of seen
+// points: 2h points, h of them an anti-diagonal (i, h + 1 - i) at a common high z, the others
+// boxes holding all of it at rising z. On AVX-512 CPUs (hv4d_avx512.cpp) h = 8, 12 keep the
+// staircase in two registers, h = 16 takes it to arrays and h >= 20 runs past the work budget,
+// so that HV4D+ computes the set; elsewhere all of them are HV4D+'s.
+void moo_hypervolume_4d() {
+  std::mt19937_64 g(23);
+  const std::vector<double> origin(4, 0.0);
+  for (std::size_t n : {2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 127, 128}) {
+    for (int kind = 0; kind < 3; ++kind) {  // front, integer grid, integer front
+      for (int trial = 0; trial < 3; ++trial) {
+        Rows rows = random_rows(g, n, 4, kind != 0);
+        if (kind != 1) {
+          for (auto& r : rows) {
+            double sum = 0;
+            for (double v : r) sum += v;
+            for (double& v : r) v = sum == 0 ? 0 : kind == 0 ? v / sum : std::floor(v / sum * 6);
+          }
+        }
+        const std::vector<double> x = flat(rows);
+        const double got = hypervolume(Points{x.data(), n, 4}, origin.data(), {}).hypervolume;
+        const double want = hv_by_slices(rows, origin);
+        if (kind == 0) CHECK(close(got, want));
+        else CHECK(got == want);  // small integers: every step is exact
+      }
+    }
+  }
+  for (double h : {4, 8, 12, 16, 20, 64}) {
+    Rows rows;
+    for (double i = 1; i <= h; ++i) rows.push_back({i, h + 1 - i, 10 * h, 10 * h + i});
+    for (double j = 1; j <= h; ++j) rows.push_back({2 * h + j, 3 * h - j, j, h + 1 - j});
+    std::shuffle(rows.begin(), rows.end(), g);
+    const std::vector<double> x = flat(rows);
+    CHECK(hypervolume(Points{x.data(), rows.size(), 4}, origin.data(), {}).hypervolume == hv_by_slices(rows, origin));
+  }
+}
+
 std::vector<std::int32_t> brute_force_ranks(const Rows& rows) {
   const std::size_t n = rows.size();
   std::vector<std::int32_t> rank(n, 0);
@@ -516,12 +555,12 @@ Batch random_batch(std::mt19937_64& g, std::size_t fronts, std::size_t max_n, st
 }
 
 // Every batch value equals the single-front value bit for bit, for 1, 2 and 3 threads (3-D
-// fronts on both sides of hv3d's bit/tree staircase switch).
+// fronts on both sides of hv3d's bit/tree staircase switch; 4-D fronts of up to 130 points).
 void moo_batch_threads() {
   std::mt19937_64 g(3);
   CancelToken never;
   for (std::size_t m = 2; m <= 5; ++m) {
-    const Batch b = random_batch(g, 200, m <= 3 ? 320 : 40, m);
+    const Batch b = random_batch(g, 200, m <= 3 ? 320 : m == 4 ? 130 : 40, m);
     for (int threads : {1, 2, 3}) {
       const BatchResult r = on_compute_thread([&] {
         set_num_threads(threads);
@@ -609,6 +648,7 @@ const std::map<std::string, std::function<void()>>& moo_test_cases() {
       {"moo_hypervolume_oracle", moo_hypervolume_oracle},
       {"moo_hypervolume_5d_slices", moo_hypervolume_5d_slices},
       {"moo_hypervolume_presort", moo_hypervolume_presort},
+      {"moo_hypervolume_4d", moo_hypervolume_4d},
       {"moo_ranks_bruteforce", moo_ranks_bruteforce},
       {"moo_select_bruteforce", moo_select_bruteforce},
       {"moo_select_fixed_bounds", moo_select_fixed_bounds},
