@@ -65,6 +65,8 @@ double hv4d_sorted(const double* q, std::size_t n) {
 }  // namespace
 
 double hv4d(double* q, std::size_t n) {
+  double hv;
+  if (use_hv4d_avx512(n) && hv4d_avx512(q, n, hv)) return hv;
   // Ties in q4 may come in any order: a point processed before one that dominates it is dropped
   // from the z-list when the dominating one arrives, and the volume is the same.
   thread_local std::vector<std::uint32_t> order;
@@ -75,8 +77,6 @@ double hv4d(double* q, std::size_t n) {
     const double* r = q + 4 * order[t];
     rows[t] = {r[0], r[1], r[2], r[3]};
   }
-  double hv;
-  if (use_hv4d_avx512(n) && hv4d_sorted_avx512(rows.data()->data(), n, hv)) return hv;
   return hv4d_sorted(rows.data()->data(), n);
 }
 

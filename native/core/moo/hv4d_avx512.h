@@ -13,9 +13,9 @@ inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
 
 inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512(); }
 
-// The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0) sorted by q4
-// descending, into `hv`; false when the kernel gave up on the set (its work budget, see
-// hv4d_avx512.cpp), and then HV4D+ must compute it. Only where use_hv4d_avx512(n).
-bool hv4d_sorted_avx512(const double* q, std::size_t n, double& hv);
+// The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0; hv_kernels.h) into
+// `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512.cpp), and then
+// HV4D+ must compute it. Only where use_hv4d_avx512(n).
+bool hv4d_avx512(const double* q, std::size_t n, double& hv);
 
 }  // namespace moalign::moo
