@@ -61,8 +61,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // The give-up rule: staircases past 15 steps cost O(steps) an operation, which sets built for it
 // (hundreds of seen points inside every new point's box, at its z or above) make O(n^3) in all.
 // Past this many step visits times n^2, the kernel stops and hv4d runs HV4D+, O(n^2) always:
-// on such a set of 1,024 points this kernel alone took 70 ms and HV4D+ 3 ms. Fronts stay far
-// below it (no staircase past 15 steps in 100,000 points of the bench's 100-point fronts).
+// on such a set of 1,024 points this kernel alone took 70 ms, HV4D+ 3 ms, and with the rule
+// 4-8 ms in all. Fronts stay far below it (no staircase past 15 steps in 100,000 points of the
+// bench's 100-point fronts).
 constexpr std::size_t kWideWorkPerPointSquared = 1;
 
 // r[0] = fill[7], r[j] = v[j - 1]: each lane gets its left neighbour.
@@ -217,7 +218,7 @@ struct Scratch {
   std::vector<double> storage;
   double *sx, *sy, *sz;  // S, z descending; k points
   double *tx, *ty;       // T's interior points
-  double *ex, *ey, *ez, *emx, *emy, *einterior;  // events below pz: point, clipped z, MX, MY after it, interior?
+  double *ex, *ey, *ez, *emx, *emy, *einterior;  // events below pz, z descending: x, y, z, MX and MY after it, 1 if interior
   WideStaircase wide;
 
   // Room for n points in each array, plus the lanes that vector loads and stores run past (what
