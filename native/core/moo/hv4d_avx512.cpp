@@ -269,16 +269,18 @@ __attribute__((target("avx512f,popcnt,bmi"))) double add_point(Scratch& s, std::
     const __m512d max_y_before = shift_in(max_y, carry_y), max_x_before = shift_in(max_x, carry_x);
     carry_y = _mm512_permutexvar_pd(last_lane, max_y);
     carry_x = _mm512_permutexvar_pd(last_lane, max_x);
-    const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
-    const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
-    const __mmask8 event = (raises | open) & ~in_t;
-    _mm512_storeu_pd(s.ex + ne, _mm512_maskz_compress_pd(event, x));
-    _mm512_storeu_pd(s.ey + ne, _mm512_maskz_compress_pd(event, y));
-    _mm512_storeu_pd(s.ez + ne, _mm512_maskz_compress_pd(event, z));
-    _mm512_storeu_pd(s.emx + ne, _mm512_maskz_compress_pd(event, max_x));
-    _mm512_storeu_pd(s.emy + ne, _mm512_maskz_compress_pd(event, max_y));
-    _mm512_storeu_pd(s.einterior + ne, _mm512_maskz_compress_pd(event, _mm512_maskz_mov_pd(open, _mm512_set1_pd(1.0))));
-    ne += popcount(event);
+    if (in_t != before) {  // lanes below pz
+      const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
+      const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
+      const __mmask8 event = (raises | open) & ~in_t;
+      _mm512_storeu_pd(s.ex + ne, _mm512_maskz_compress_pd(event, x));
+      _mm512_storeu_pd(s.ey + ne, _mm512_maskz_compress_pd(event, y));
+      _mm512_storeu_pd(s.ez + ne, _mm512_maskz_compress_pd(event, z));
+      _mm512_storeu_pd(s.emx + ne, _mm512_maskz_compress_pd(event, max_x));
+      _mm512_storeu_pd(s.emy + ne, _mm512_maskz_compress_pd(event, max_y));
+      _mm512_storeu_pd(s.einterior + ne, _mm512_maskz_compress_pd(event, _mm512_maskz_mov_pd(open, _mm512_set1_pd(1.0))));
+      ne += popcount(event);
+    }
     if (full) {
       stop = i + static_cast<std::size_t>(_tzcnt_u32(full));
       break;
