@@ -15,4 +15,15 @@ inline bool cpu_has_avx512() {
 #endif
 }
 
+// AVX-512 Foundation and Vector Length (the 256-bit forms of AVX-512 instructions): every
+// AVX-512 CPU but the Xeon Phi has both.
+inline bool cpu_has_avx512vl() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  return has;
+#else
+  return false;
+#endif
+}
+
 }  // namespace moalign

@@ -54,9 +54,10 @@ namespace moalign::moo {
 
 namespace {
 
-#define MOALIGN_AVX512 __attribute__((target("avx512f,popcnt,bmi"), always_inline)) inline
+#define MOALIGN_AVX512 __attribute__((target("avx512f,avx512vl,popcnt,bmi"), always_inline)) inline
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::uint32_t kInteriorEvent = 1u << 31;  // in Scratch::events
 
 // The give-up rule: staircases past 15 steps cost O(steps) an operation, which sets built for it
 // (hundreds of seen points inside every new point's box, at its z or above) make O(n^3) in all.
@@ -218,18 +219,23 @@ struct Scratch {
   std::vector<double> storage;
   double *sx, *sy, *sz;  // S, z descending; k points
   double *tx, *ty;       // T's interior points
-  double *ex, *ey, *ez, *emx, *emy, *einterior;  // events below pz, z descending: x, y, z, MX and MY after it, 1 if interior
+  double *mx, *my;       // per point of S below pz (same index): MX and MY after it
+  // The events below pz, z descending: their indices in S, kInteriorEvent set on interior ones.
+  // Indices rather than copies of the points: the pass compresses one vector of 8 indices per
+  // block where it compressed and stored six of doubles.
+  std::vector<std::uint32_t> events;
   WideStaircase wide;
 
   // Room for n points in each array, plus the lanes that vector loads and stores run past (what
   // they read there is masked off, or compressed away).
   void reserve(std::size_t n) {
     const std::size_t stride = (n + 24 + 7) / 8 * 8;  // doubles, a multiple of 64 bytes
-    if (storage.size() < 11 * stride + 8) storage.resize(11 * stride + 8);
+    if (storage.size() < 7 * stride + 8) storage.resize(7 * stride + 8);
+    if (events.size() < stride) events.resize(stride);
     double* base = storage.data();
     base += (8 - reinterpret_cast<std::uintptr_t>(base) / sizeof(double) % 8) % 8;  // 64-byte aligned
-    double** arrays[] = {&sx, &sy, &sz, &tx, &ty, &ex, &ey, &ez, &emx, &emy, &einterior};
-    for (std::size_t i = 0; i < 11; ++i) *arrays[i] = base + i * stride;
+    double** arrays[] = {&sx, &sy, &sz, &tx, &ty, &mx, &my};
+    for (std::size_t i = 0; i < 7; ++i) *arrays[i] = base + i * stride;
   }
 };
 
@@ -240,11 +246,13 @@ struct Scratch {
 
 // p's exclusive 3-D volume against S (k points), then S updated with p. Returns 0 and leaves S
 // as it is when a seen point weakly dominates p.
-__attribute__((target("avx512f,popcnt,bmi"))) double add_point(Scratch& s, std::size_t& k, double px, double py, double pz) {
+__attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch& s, std::size_t& k, double px, double py, double pz) {
   const __m512d vpx = _mm512_set1_pd(px), vpy = _mm512_set1_pd(py), vpz = _mm512_set1_pd(pz), zero = _mm512_setzero_pd();
   const __m512i last_lane = _mm512_set1_epi64(7);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), interior_bit = _mm256_set1_epi32(static_cast<int>(kInteriorEvent));
   // One pass down z to the first full cover: T's bands and interior points, and the events below
-  // pz with the band maxima carried along as prefix maxima.
+  // pz with the band maxima carried along as prefix maxima (stored at the points' indices, for
+  // the events to read).
   __m512d my_t = zero, mx_t = zero, carry_y = zero, carry_x = zero;
   std::size_t nt = 0, ne = 0, above = 0, stop = k;
   for (std::size_t i = 0; i < k; i += 8) {
@@ -273,12 +281,11 @@ __attribute__((target("avx512f,popcnt,bmi"))) double add_point(Scratch& s, std::
       const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
       const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
       const __mmask8 event = (raises | open) & ~in_t;
-      _mm512_storeu_pd(s.ex + ne, _mm512_maskz_compress_pd(event, x));
-      _mm512_storeu_pd(s.ey + ne, _mm512_maskz_compress_pd(event, y));
-      _mm512_storeu_pd(s.ez + ne, _mm512_maskz_compress_pd(event, z));
-      _mm512_storeu_pd(s.emx + ne, _mm512_maskz_compress_pd(event, max_x));
-      _mm512_storeu_pd(s.emy + ne, _mm512_maskz_compress_pd(event, max_y));
-      _mm512_storeu_pd(s.einterior + ne, _mm512_maskz_compress_pd(event, _mm512_maskz_mov_pd(open, _mm512_set1_pd(1.0))));
+      _mm512_store_pd(s.mx + i, max_x);
+      _mm512_store_pd(s.my + i, max_y);
+      const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(i)), lanes);
+      const __m256i code = _mm256_mask_or_epi32(index, open, index, interior_bit);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(s.events.data() + ne), _mm256_maskz_compress_epi32(event, code));
       ne += popcount(event);
     }
     if (full) {
@@ -308,11 +315,13 @@ __attribute__((target("avx512f,popcnt,bmi"))) double add_point(Scratch& s, std::
   // Down z from pz through the events to the first full cover.
   double area = stairs.uncovered(px, py, mx, my), volume = 0, last_z = pz;
   for (std::size_t e = 0; e < ne; ++e) {
-    volume += area * (last_z - s.ez[e]);
-    last_z = s.ez[e];
-    if (s.einterior[e] != 0) stairs.insert(s.ex[e], s.ey[e]);
-    mx = s.emx[e];
-    my = s.emy[e];
+    const std::uint32_t code = s.events[e];
+    const std::size_t i = code & ~kInteriorEvent;
+    volume += area * (last_z - s.sz[i]);
+    last_z = s.sz[i];
+    if (code & kInteriorEvent) stairs.insert(s.sx[i], s.sy[i]);
+    mx = s.mx[i];
+    my = s.my[i];
     area = stairs.uncovered(px, py, mx, my);
   }
   volume += area * (last_z - z_stop);
