@@ -246,7 +246,16 @@ struct Scratch {
 
 // p's exclusive 3-D volume against S (k points), then S updated with p. Returns 0 and leaves S
 // as it is when a seen point weakly dominates p.
-__attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch& s, std::size_t& k, double px, double py, double pz) {
+__attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch& s, std::size_t& k_inout, double px, double py, double pz) {
+  // Locals: with the members and k behind references, every store to an array made the compiler
+  // read them again.
+  const std::size_t k = k_inout;
+  double* const sx = s.sx;
+  double* const sy = s.sy;
+  double* const sz = s.sz;
+  double* const band_mx = s.mx;
+  double* const band_my = s.my;
+  std::uint32_t* const events = s.events.data();
   const __m512d vpx = _mm512_set1_pd(px), vpy = _mm512_set1_pd(py), vpz = _mm512_set1_pd(pz), zero = _mm512_setzero_pd();
   const __m512i last_lane = _mm512_set1_epi64(7);
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), interior_bit = _mm256_set1_epi32(static_cast<int>(kInteriorEvent));
@@ -257,7 +266,7 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   std::size_t nt = 0, ne = 0, above = 0, stop = k;
   for (std::size_t i = 0; i < k; i += 8) {
     const __mmask8 valid = first_lanes(k - i);
-    const __m512d x = _mm512_load_pd(s.sx + i), y = _mm512_load_pd(s.sy + i), z = _mm512_load_pd(s.sz + i);
+    const __m512d x = _mm512_load_pd(sx + i), y = _mm512_load_pd(sy + i), z = _mm512_load_pd(sz + i);
     const __mmask8 x_ge = _mm512_mask_cmp_pd_mask(valid, x, vpx, _CMP_GE_OQ), y_ge = _mm512_mask_cmp_pd_mask(valid, y, vpy, _CMP_GE_OQ);
     const unsigned full = x_ge & y_ge;
     const __mmask8 before = full ? static_cast<__mmask8>(_blsi_u32(full) - 1) : valid;  // lanes before the first full cover
@@ -281,11 +290,11 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
       const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
       const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
       const __mmask8 event = (raises | open) & ~in_t;
-      _mm512_store_pd(s.mx + i, max_x);
-      _mm512_store_pd(s.my + i, max_y);
+      _mm512_store_pd(band_mx + i, max_x);
+      _mm512_store_pd(band_my + i, max_y);
       const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(i)), lanes);
       const __m256i code = _mm256_mask_or_epi32(index, open, index, interior_bit);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(s.events.data() + ne), _mm256_maskz_compress_epi32(event, code));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(events + ne), _mm256_maskz_compress_epi32(event, code));
       ne += popcount(event);
     }
     if (full) {
@@ -293,8 +302,8 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
       break;
     }
   }
-  if (stop < k && s.sz[stop] >= pz) return 0;
-  const double z_stop = stop < k ? s.sz[stop] : 0.0;
+  if (stop < k && sz[stop] >= pz) return 0;
+  const double z_stop = stop < k ? sz[stop] : 0.0;
 
   // The staircase at z = pz: T's interior points that its bands leave uncovered.
   double mx = _mm512_reduce_max_pd(mx_t), my = _mm512_reduce_max_pd(my_t);
@@ -315,13 +324,13 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   // Down z from pz through the events to the first full cover.
   double area = stairs.uncovered(px, py, mx, my), volume = 0, last_z = pz;
   for (std::size_t e = 0; e < ne; ++e) {
-    const std::uint32_t code = s.events[e];
+    const std::uint32_t code = events[e];
     const std::size_t i = code & ~kInteriorEvent;
-    volume += area * (last_z - s.sz[i]);
-    last_z = s.sz[i];
-    if (code & kInteriorEvent) stairs.insert(s.sx[i], s.sy[i]);
-    mx = s.mx[i];
-    my = s.my[i];
+    volume += area * (last_z - sz[i]);
+    last_z = sz[i];
+    if (code & kInteriorEvent) stairs.insert(sx[i], sy[i]);
+    mx = band_mx[i];
+    my = band_my[i];
     area = stairs.uncovered(px, py, mx, my);
   }
   volume += area * (last_z - z_stop);
@@ -331,30 +340,30 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   // it is stored, which reaches one lane into it.
   std::size_t out = above;
   if (above < k) {
-    __m512d x = _mm512_loadu_pd(s.sx + above), y = _mm512_loadu_pd(s.sy + above), z = _mm512_loadu_pd(s.sz + above);
-    s.sx[out] = px;
-    s.sy[out] = py;
-    s.sz[out] = pz;
+    __m512d x = _mm512_loadu_pd(sx + above), y = _mm512_loadu_pd(sy + above), z = _mm512_loadu_pd(sz + above);
+    sx[out] = px;
+    sy[out] = py;
+    sz[out] = pz;
     ++out;
     for (std::size_t i = above; i < k; i += 8) {
-      const __m512d next_x = _mm512_loadu_pd(s.sx + i + 8), next_y = _mm512_loadu_pd(s.sy + i + 8), next_z = _mm512_loadu_pd(s.sz + i + 8);
+      const __m512d next_x = _mm512_loadu_pd(sx + i + 8), next_y = _mm512_loadu_pd(sy + i + 8), next_z = _mm512_loadu_pd(sz + i + 8);
       const __mmask8 dominated = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, vpx, _CMP_LE_OQ), y, vpy, _CMP_LE_OQ), z, vpz, _CMP_LE_OQ);
       const __mmask8 stay = first_lanes(k - i) & ~dominated;
-      _mm512_storeu_pd(s.sx + out, _mm512_maskz_compress_pd(stay, x));
-      _mm512_storeu_pd(s.sy + out, _mm512_maskz_compress_pd(stay, y));
-      _mm512_storeu_pd(s.sz + out, _mm512_maskz_compress_pd(stay, z));
+      _mm512_storeu_pd(sx + out, _mm512_maskz_compress_pd(stay, x));
+      _mm512_storeu_pd(sy + out, _mm512_maskz_compress_pd(stay, y));
+      _mm512_storeu_pd(sz + out, _mm512_maskz_compress_pd(stay, z));
       out += popcount(stay);
       x = next_x;
       y = next_y;
       z = next_z;
     }
   } else {
-    s.sx[out] = px;
-    s.sy[out] = py;
-    s.sz[out] = pz;
+    sx[out] = px;
+    sy[out] = py;
+    sz[out] = pz;
     ++out;
   }
-  k = out;
+  k_inout = out;
   return volume;
 }
 
