@@ -145,6 +145,14 @@ struct Staircase {
     wide = arrays;
   }
 
+  // The staircase of the one step (cx, cy), from an empty one: no compress and expand for the
+  // first step, on the critical path of most points.
+  MOALIGN_AVX512 void first_step(double cx, double cy) {
+    x0 = _mm512_mask_mov_pd(x0, 1, _mm512_set1_pd(cx));
+    y0 = _mm512_mask_mov_pd(y0, 1, _mm512_set1_pd(cy));
+    m = 1;
+  }
+
   // Adds (cx, cy), which no step weakly dominates.
   MOALIGN_AVX512 void insert(double cx, double cy) {
     if (in_arrays) return wide->insert(cx, cy);
@@ -319,7 +327,8 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
       _mm512_storeu_pd(s.ty + kept, _mm512_maskz_compress_pd(open, y));
       kept += popcount(open);
     }
-    for (std::size_t j = 0; j < kept; ++j) stairs.insert(s.tx[j], s.ty[j]);
+    if (kept != 0) stairs.first_step(s.tx[0], s.ty[0]);
+    for (std::size_t j = 1; j < kept; ++j) stairs.insert(s.tx[j], s.ty[j]);
   }
   // Down z from pz through the events to the first full cover.
   double area = stairs.uncovered(px, py, mx, my), volume = 0, last_z = pz;
