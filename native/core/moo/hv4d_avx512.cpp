@@ -270,7 +270,10 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   // One pass down z to the first full cover: T's bands and interior points, and the events below
   // pz with the band maxima carried along as prefix maxima (stored at the points' indices, for
   // the events to read).
-  __m512d my_t = zero, mx_t = zero, carry_y = zero, carry_x = zero;
+  // T's band maxima (MX, MY at pz) are the carried maxima at the first point below pz, or after
+  // the pass where there is none, taken from the vectors the pass builds anyway.
+  __m512d carry_y = zero, carry_x = zero, mx_pz = zero, my_pz = zero;
+  bool below_pz = false;  // a point below pz has been seen
   std::size_t nt = 0, ne = 0, above = 0, stop = k;
   for (std::size_t i = 0; i < k; i += 8) {
     const __mmask8 valid = first_lanes(k - i);
@@ -282,9 +285,7 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
     const __mmask8 in_t = _mm512_mask_cmp_pd_mask(before, z, vpz, _CMP_GE_OQ);
     const __mmask8 x_band = x_ge & before, y_band = y_ge & before;
     const __mmask8 interior = before & ~x_ge & ~y_ge;
-    // T: band maxima, interior points listed.
-    my_t = _mm512_mask_max_pd(my_t, x_band & in_t, my_t, y);
-    mx_t = _mm512_mask_max_pd(mx_t, y_band & in_t, mx_t, x);
+    // T: interior points listed.
     _mm512_storeu_pd(s.tx + nt, _mm512_maskz_compress_pd(interior & in_t, x));
     _mm512_storeu_pd(s.ty + nt, _mm512_maskz_compress_pd(interior & in_t, y));
     nt += popcount(interior & in_t);
@@ -295,6 +296,12 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
     carry_y = _mm512_permutexvar_pd(last_lane, max_y);
     carry_x = _mm512_permutexvar_pd(last_lane, max_x);
     if (in_t != before) {  // lanes below pz
+      if (!below_pz) {
+        const __m512i first_below = _mm512_set1_epi64(popcount(in_t));
+        mx_pz = _mm512_permutexvar_pd(first_below, max_x_before);
+        my_pz = _mm512_permutexvar_pd(first_below, max_y_before);
+        below_pz = true;
+      }
       const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
       const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
       const __mmask8 event = (raises | open) & ~in_t;
@@ -314,11 +321,15 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   const double z_stop = stop < k ? sz[stop] : 0.0;
 
   // The staircase at z = pz: T's interior points that its bands leave uncovered.
-  double mx = _mm512_reduce_max_pd(mx_t), my = _mm512_reduce_max_pd(my_t);
+  if (!below_pz) {
+    mx_pz = carry_x;
+    my_pz = carry_y;
+  }
+  double mx = _mm512_cvtsd_f64(mx_pz), my = _mm512_cvtsd_f64(my_pz);
   Staircase stairs;
   stairs.clear(&s.wide);
   {
-    const __m512d vmx = _mm512_set1_pd(mx), vmy = _mm512_set1_pd(my);
+    const __m512d vmx = mx_pz, vmy = my_pz;
     std::size_t kept = 0;
     for (std::size_t j = 0; j < nt; j += 8) {
       const __m512d x = _mm512_loadu_pd(s.tx + j), y = _mm512_loadu_pd(s.ty + j);
