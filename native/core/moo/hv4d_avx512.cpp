@@ -158,16 +158,20 @@ struct Staircase {
     if (in_arrays) return wide->insert(cx, cy);
     const __m512d vx = _mm512_set1_pd(cx), vy = _mm512_set1_pd(cy);
     if (!two_registers) {
-      // Compress the steps that stay, then expand them around the new step's lane, which is the
-      // number of steps above it (a prefix of the lanes: mask + 1 is the lane's bit).
-      const unsigned covered = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x0, vx, _CMP_LE_OQ), y0, vy, _CMP_LE_OQ);
-      const std::size_t m_new = m + 1 - popcount(covered);
+      // The steps above the new one (y > cy) are lanes [0, lo), those left of it (x <= cx) lanes
+      // [0, hi); it covers [lo, hi). New lane j takes old lane j (j < lo), the new step (j == lo)
+      // or old lane j + hi - lo - 1 (j > lo; sentinels from 8 on): one permute, where compress
+      // then expand were two dependent ones.
+      const unsigned above = _mm512_cmp_pd_mask(y0, vy, _CMP_GT_OQ);
+      const unsigned lo = popcount(above), hi = popcount(_mm512_cmp_pd_mask(x0, vx, _CMP_LE_OQ));
+      const std::size_t m_new = m + 1 - (hi - lo);
       if (m_new <= 7) [[likely]] {
-        const unsigned above = _mm512_cmp_pd_mask(y0, vy, _CMP_GT_OQ);
-        const __mmask8 others = static_cast<__mmask8>(~(above + 1));
-        const __mmask8 stay = static_cast<__mmask8>(~covered);
-        x0 = _mm512_mask_expand_pd(vx, others, _mm512_mask_compress_pd(_mm512_set1_pd(kInf), stay, x0));
-        y0 = _mm512_mask_expand_pd(vy, others, _mm512_mask_compress_pd(_mm512_setzero_pd(), stay, y0));
+        const __mmask8 from_lo = static_cast<__mmask8>(~above);  // lanes >= lo
+        const __mmask8 past_lo = static_cast<__mmask8>(from_lo << 1);
+        const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m512i from = _mm512_mask_add_epi64(lane, past_lo, lane, _mm512_set1_epi64(static_cast<long long>(hi) - lo - 1));
+        x0 = _mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from, _mm512_set1_pd(kInf)), from_lo & ~past_lo, vx);
+        y0 = _mm512_mask_mov_pd(_mm512_permutex2var_pd(y0, from, _mm512_setzero_pd()), from_lo & ~past_lo, vy);
         m = m_new;
         return;
       }
