@@ -145,8 +145,8 @@ struct Staircase {
     wide = arrays;
   }
 
-  // The staircase of the one step (cx, cy), from an empty one: no compress and expand for the
-  // first step, on the critical path of most points.
+  // The staircase of the one step (cx, cy), from an empty one (m == 0): no comparisons and no
+  // permute for the first step, which is on the critical path of most points.
   MOALIGN_AVX512 void first_step(double cx, double cy) {
     x0 = _mm512_mask_mov_pd(x0, 1, _mm512_set1_pd(cx));
     y0 = _mm512_mask_mov_pd(y0, 1, _mm512_set1_pd(cy));
@@ -352,7 +352,12 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
     const std::size_t i = code & ~kInteriorEvent;
     volume += area * (last_z - sz[i]);
     last_z = sz[i];
-    if (code & kInteriorEvent) stairs.insert(sx[i], sy[i]);
+    if (code & kInteriorEvent) {
+      if (stairs.m == 0)  // no step at pz (T had no open interior point): the cheap first step
+        stairs.first_step(sx[i], sy[i]);
+      else
+        stairs.insert(sx[i], sy[i]);
+    }
     mx = band_mx[i];
     my = band_my[i];
     area = stairs.uncovered(px, py, mx, my);
