@@ -13,9 +13,12 @@
 #include <ATen/ops/gelu_backward.h>
 #include <ATen/ops/linspace.h>
 #include <ATen/ops/matmul.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/randn.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/tensor.h>
+#include <ATen/ops/triu.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
@@ -32,12 +35,14 @@
 #include "core/aten_bridge.h"
 #include "core/device_time.h"
 #include "core/runtime.h"
+#include "core/model/causal_attention.h"
 #include "core/model/causal_lm.h"
 #include "core/model/gelu.h"
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/model/soup.h"
 #include "core/train/trainer.h"
+#include <torch/csrc/autograd/autograd.h>
 #include "harness.h"
 
 using namespace moalign;
@@ -804,12 +809,82 @@ void gelu_tanh_float64() {
   at::set_num_threads(threads);
 }
 
+
+// The causal attention kernel (model/causal_attention.h) against the formula in float64 and
+// against ATen's float32 SDPA, forward and backward, at sequence lengths that exercise partial
+// query blocks and partial 16-lane rows (1, 45, 100) and the longest served (256); the same numbers
+// on one thread and two, without a gradient, and through the differentiable fallback
+// (create_graph). It declines what it does not serve.
+void causal_attention_float64() {
+  const int64_t B = 3, C = 96, H = 3, D = C / H;
+  at::manual_seed(7);
+  // y for qkv (B, T, 3C) by the formula: softmax(q k^T / sqrt(D), keys <= query) v, per head
+  auto formula = [&](const at::Tensor& qkv) {
+    const int64_t T = qkv.size(1);
+    auto heads = [&](int64_t part) { return qkv.narrow(2, part * C, C).reshape({B, T, H, D}).transpose(1, 2); };
+    const at::Tensor future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool)).triu(1);
+    const at::Tensor p = at::softmax(at::matmul(heads(0), heads(1).transpose(-2, -1)).div(std::sqrt(double(D))).masked_fill(future, -INFINITY), -1);
+    return at::matmul(p, heads(2)).transpose(1, 2).reshape({B, T, C});
+  };
+  auto sdpa = [&](const at::Tensor& qkv) {
+    const int64_t T = qkv.size(1);
+    auto heads = [&](int64_t part) { return qkv.narrow(2, part * C, C).reshape({B, T, H, D}).transpose(1, 2); };
+    return at::scaled_dot_product_attention(heads(0), heads(1), heads(2), std::nullopt, 0.0, true).transpose(1, 2).reshape({B, T, C});
+  };
+  // y and dqkv of f at x (float32 or float64) for the upstream gradient g
+  auto run = [](const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& x, const at::Tensor& g) {
+    const at::Tensor leaf = x.detach().clone().requires_grad_(true);
+    const at::Tensor y = f(leaf);
+    y.backward(g.to(x.scalar_type()));
+    return std::make_pair(y.detach().to(at::kDouble), leaf.grad().to(at::kDouble));
+  };
+  auto ours = [&](const at::Tensor& x) { return model::causal_attention(x, H); };
+  for (const int64_t T : {1, 45, 100, 256}) {
+    const at::Tensor x = at::randn({B, T, 3 * C}) * 2, g = at::randn({B, T, C});
+    const auto [y_ref, dx_ref] = run(formula, x.to(at::kDouble), g);
+    const auto [y, dx] = run(ours, x, g);
+    const auto [y_aten, dx_aten] = run(sdpa, x, g);
+    const double ey = (y - y_ref).abs().max().item<double>(), edx = (dx - dx_ref).abs().max().item<double>();
+    const double ey_aten = (y_aten - y_ref).abs().max().item<double>(), edx_aten = (dx_aten - dx_ref).abs().max().item<double>();
+    std::printf("causal attention T %3lld: max error y %.2e (ATen SDPA float32 %.2e), dqkv %.2e (ATen %.2e)\n", static_cast<long long>(T), ey, ey_aten,
+                edx, edx_aten);
+    // inputs of scale 2 (|x| up to ~8): float32 rounding of the order of ATen's own (4e-6 to 3e-5)
+    CHECK(ey < 2e-5);
+    CHECK(edx < 5e-5);
+    // the same numbers on one thread and two (heads are split between threads, each whole on one)
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    const auto one = run(ours, x, g);
+    at::set_num_threads(2);
+    const auto two = run(ours, x, g);
+    at::set_num_threads(threads);
+    CHECK(at::equal(one.first, two.first) && at::equal(one.second, two.second));
+    // without a gradient: the same forward, no probabilities kept
+    {
+      at::NoGradGuard no_grad;
+      CHECK(at::equal(model::causal_attention(x, H).to(at::kDouble), y));
+    }
+  }
+  // a backward that is itself differentiated takes the ATen formula: same first derivative, and
+  // a second one exists
+  const at::Tensor x = at::randn({B, 20, 3 * C}).requires_grad_(true), g = at::randn({B, 20, C});
+  const at::Tensor dx = torch::autograd::grad({model::causal_attention(x, H)}, {x}, {g}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  CHECK((dx.detach() - run(ours, x.detach(), g).second.to(at::kFloat)).abs().max().item<double>() < 1e-5);
+  CHECK(dx.requires_grad());
+  const at::Tensor ddx = torch::autograd::grad({(dx * dx).sum()}, {x})[0];
+  CHECK(ddx.defined() && ddx.abs().sum().item<double>() > 0);
+  // declines: float64, T > 256, a width that the heads do not divide
+  CHECK(!model::causal_attention(at::randn({1, 8, 3 * C}, at::TensorOptions().dtype(at::kDouble)), H).defined());
+  CHECK(!model::causal_attention(at::randn({1, 257, 3 * C}), H).defined());
+  CHECK(!model::causal_attention(at::randn({1, 8, 3 * C}), 5).defined());
+}
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& engine_test_cases() {
   static const std::map<std::string, std::function<void()>> cases{{"engine_parity", engine_parity},
                                                                        {"device_time", device_time},
                                                                        {"gelu_tanh_float64", gelu_tanh_float64},
+                                                                       {"causal_attention_float64", causal_attention_float64},
                                                                        {"lora_soup", lora_soup},
                                                                        {"svd_lora_gradcheck", svd_lora_gradcheck},
                                                                        {"svd_lora_model", svd_lora_model},

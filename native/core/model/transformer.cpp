@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/model/causal_attention.h"
 #include "core/model/decode_kernels.h"
 #include "core/model/gelu.h"
 #include <ATen/core/grad_mode.h>
@@ -157,12 +158,16 @@ at::Tensor Transformer::attention(const Block& b, const at::Tensor& x, const at:
   const int64_t B = x.size(0), T = x.size(1), H = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim;
   at::Tensor q, k, v;  // (B, h, T, D)
   if (c.layout == Layout::Gpt2) {
+    const at::Tensor qkv = b.c_attn.forward(x);  // (B, T, 3C)
+    // A whole unpadded sequence (training, scoring): our kernel reads q, k, v in place.
+    if (!cache && !mask.key_mask.defined() && mask.start == 0)
+      if (const at::Tensor y = causal_attention(qkv, H); y.defined()) return b.o.forward(y);
     // split, not three narrows: its backward writes the three gradients into one (B, T, 3C)
     // tensor (a cat), where each narrow's would zero-fill a (B, T, 3C) tensor of its own.
-    const std::vector<at::Tensor> qkv = b.c_attn.forward(x).split(c.hidden_size, -1);  // 3 x (B, T, C)
-    q = qkv[0].view({B, T, H, D}).transpose(1, 2);
-    k = qkv[1].view({B, T, H, D}).transpose(1, 2);
-    v = qkv[2].view({B, T, H, D}).transpose(1, 2);
+    const std::vector<at::Tensor> parts = qkv.split(c.hidden_size, -1);  // 3 x (B, T, C)
+    q = parts[0].view({B, T, H, D}).transpose(1, 2);
+    k = parts[1].view({B, T, H, D}).transpose(1, 2);
+    v = parts[2].view({B, T, H, D}).transpose(1, 2);
   } else {
     q = b.q.forward(x).view({B, T, H, D}).transpose(1, 2);
     k = b.k.forward(x).view({B, T, Hkv, D}).transpose(1, 2);
