@@ -3,7 +3,7 @@
 // same data, same thread count, one run. Prints a table, writes bench/results/engine.json. Never
 // run by tests or CI.
 //
-//   npm run bench -- engine [--threads N] [--repeats N] [--only TEXT] [--out FILE] [--quick] [--keep-data]
+//   npm run bench -- engine [--threads N] [--repeats N] [--rounds N] [--only TEXT] [--out FILE] [--quick] [--keep-data]
 //
 // The models: GPT-2 layout, 4 layers, d_model 256, 4 heads, 256 positions, dropout 0, tied LM
 // head, vocabulary 256 and 50,257. bench/engine_baseline.py creates them from a fixed seed with
@@ -25,10 +25,14 @@
 //     max_new_tokens=128) with eos_token_id None. GEN_WARMUP untimed calls, then median wall time
 //     of `repeats` calls; throughput = 8 x 128 / median seconds.
 // Every case, on each side, runs in a fresh process (this script with --child; the baseline with
-// --case), case by case, moalign then Python (interleaved, so that a drift of the machine's speed
-// does not fall on one side only). So each case's peak memory is its own: VmHWM of that process
-// (/proc/self/status: peak resident set; execve resets it), and its growth over the VmRSS measured
-// after the libraries are loaded and before the model is.
+// --case), case by case, in `--rounds` rounds (default 3): each round runs both sides once, moalign
+// first in odd rounds and Python first in even ones, so that neither a drift of the machine's speed
+// nor the order falls on one side only. Each side's time is the median over rounds of its
+// per-round medians (one slow round, e.g. another process taking a core for a few seconds, moves
+// it little), and the same rule applies to both sides; the per-round ratios are reported too. So
+// each case's peak memory is its own: VmHWM of that process (/proc/self/status: peak resident set;
+// execve resets it), the largest over the rounds, and its growth over the VmRSS measured after the
+// libraries are loaded and before the model is. The checks use the first round's losses and tokens.
 // Checks (reported, never failing the run): the first training loss and grad norm on both sides
 // (same weights, same batch: they should agree to ~1e-4), the whole loss curve of the full
 // fine-tune (same optimiser, same data), and whether greedy generation gave the same token ids.
@@ -237,6 +241,34 @@ interface PyResults extends PyVersions {
   cases: PyCase[];
 }
 
+// ---------------------------------------------------------------- rounds
+
+/** Times over a case's rounds: `median` is the median of the rounds' medians, min/max/samples over every sample. */
+interface RoundStats extends Stats {
+  roundMedians: number[];
+}
+
+function overRounds(perRound: Stats[]): RoundStats {
+  const roundMedians = perRound.map((r) => r.median);
+  return { ...stats(perRound.flatMap((r) => r.samples)), median: stats(roundMedians).median, roundMedians };
+}
+
+/**
+ * One side's result for a case over its rounds: the first round's (losses, grad norms, tokens:
+ * the checks), with the times taken over all rounds (overRounds), the throughput recomputed from
+ * that median, and the memory of the round with the largest peak RSS.
+ */
+function acrossRounds<T extends OursCase | PyCase>(runs: T[]): T {
+  const peak = runs.reduce((a, b) => ((b.peakRssMiB ?? -1) > (a.peakRssMiB ?? -1) ? b : a));
+  const out: T = { ...runs[0], peakRssMiB: peak.peakRssMiB, rssBeforeModelMiB: peak.rssBeforeModelMiB };
+  if (runs[0].stepMs) out.stepMs = overRounds(runs.map((r) => r.stepMs!));
+  if (runs[0].callMs) {
+    out.callMs = overRounds(runs.map((r) => r.callMs!));
+    out.tokensPerSecond = (BATCH * NEW_TOKENS) / (out.callMs.median / 1e3);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- checks
 
 interface TrainCheck {
@@ -348,9 +380,14 @@ async function main(): Promise<void> {
       flag: '--repeats N',
       help: `timed training steps (after ${TRAIN_WARMUP} warm-up steps) and timed generate calls (after ${GEN_WARMUP}) per case (default 5; --quick: 2)`,
     },
+    rounds: {
+      type: 'string',
+      flag: '--rounds N',
+      help: 'rounds per case, each running both sides once (order alternating); a side\'s time is the median of its round medians (default 3; --quick: 1)',
+    },
     only: { type: 'string', flag: '--only TEXT', help: 'only the cases whose name contains TEXT' },
     out: outOption('engine'),
-    quick: { type: 'boolean', flag: '--quick', help: 'fewer repeats (2), for a smoke run' },
+    quick: { type: 'boolean', flag: '--quick', help: 'fewer repeats (2) and one round, for a smoke run' },
     'keep-data': { ...BENCH_OPTIONS.keepData, help: 'keep the temporary folder with the models and token files' },
     child: BENCH_OPTIONS.child,
   });
@@ -360,6 +397,7 @@ async function main(): Promise<void> {
   const resultsFile = resultsFileOf('engine', values.out);
   const threads = positiveInt(values.threads, availableParallelism(), 'threads');
   const repeats = positiveInt(values.repeats, values.quick ? 2 : 5, 'repeats');
+  const rounds = positiveInt(values.rounds, values.quick ? 1 : 3, 'rounds');
   const steps = TRAIN_WARMUP + repeats;
 
   const cases = defineCases().filter((c) => values.only === undefined || c.name.includes(values.only));
@@ -370,7 +408,7 @@ async function main(): Promise<void> {
   const python = pythonExecutable();
   const pyEnv = pythonEnvFor(lt);
   const script = join(here, 'engine_baseline.py');
-  log(`${threads} threads, ${repeats} repeats (training: ${TRAIN_WARMUP} warm-up steps + ${repeats}; generation: ${GEN_WARMUP} warm-up call + ${repeats}), libtorch ${lt.fullVersion} (${lt.source})`);
+  log(`${threads} threads, ${rounds} round(s) of ${repeats} repeats (training: ${TRAIN_WARMUP} warm-up steps + ${repeats}; generation: ${GEN_WARMUP} warm-up call + ${repeats}), libtorch ${lt.fullVersion} (${lt.source})`);
 
   const dir = mkdtempSync(join(tmpdir(), 'moalign-engine-'));
   try {
@@ -408,18 +446,15 @@ async function main(): Promise<void> {
       repeats,
     });
 
-    // Case by case, each side in a fresh process, moalign then Python, never both at once:
-    // interleaved so that a slow drift of this (shared, virtual) machine does not fall on one side.
-    const ours: OursCase[] = [];
-    const pyCases: PyCase[] = [];
-    let pyVersions: PyVersions | null = null;
-    for (const c of cases) {
+    const runOurs = (c: BenchCase): OursCase => {
       const r = runChildProcess<OursCase>(thisFile, childCase(c), c.name);
       log(
         `${c.name}: moalign ${c.kind === 'train' ? `${fmt(r.stepMs!.median)} ms/step, first loss ${r.losses![0].toFixed(6)}` : `${fmt(r.tokensPerSecond!)} tokens/s`}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
       );
-      ours.push(r);
-      const p = runPythonScript<PyResults>(
+      return r;
+    };
+    const runPython = (c: BenchCase): PyResults =>
+      runPythonScript<PyResults>(
         python,
         script,
         {
@@ -445,9 +480,32 @@ async function main(): Promise<void> {
         },
         pyEnv,
       );
-      if (p.threads !== threads) throw new Error(`Python ran with ${p.threads} threads, expected ${threads}`);
-      pyVersions ??= p;
-      pyCases.push(p.cases[0]);
+
+    // Case by case, each side in a fresh process, never both at once, in rounds whose order
+    // alternates (moalign first in odd rounds): a slow drift of this (shared, virtual) machine or
+    // a slow moment does not fall on one side only.
+    const ours: OursCase[] = [];
+    const pyCases: PyCase[] = [];
+    const roundRatios: number[][] = [];
+    let pyVersions: PyVersions | null = null;
+    for (const c of cases) {
+      const oursRuns: OursCase[] = [];
+      const pyRuns: PyCase[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const runBoth = [
+          () => oursRuns.push(runOurs(c)),
+          () => {
+            const p = runPython(c);
+            if (p.threads !== threads) throw new Error(`Python ran with ${p.threads} threads, expected ${threads}`);
+            pyVersions ??= p;
+            pyRuns.push(p.cases[0]);
+          },
+        ];
+        for (const run of round % 2 === 0 ? runBoth : runBoth.reverse()) run();
+      }
+      ours.push(acrossRounds(oursRuns));
+      pyCases.push(acrossRounds(pyRuns));
+      roundRatios.push(oursRuns.map((o, i) => (c.kind === 'train' ? o.stepMs!.median / pyRuns[i].stepMs!.median : o.tokensPerSecond! / pyRuns[i].tokensPerSecond!)));
     }
     const py = { ...pyVersions!, threads, cases: pyCases };
 
@@ -480,15 +538,19 @@ async function main(): Promise<void> {
     const table = formatTable(rows);
     const notes = [
       `GPT-2 layout, ${LAYERS} layers, d_model ${D_MODEL}, ${HEADS} heads, ${POSITIONS} positions, dropout 0, tied LM head, float32, CPU; same weights (random, seed ${SEED}, saved by transformers) and same token ids on both sides`,
-      `train step: batch ${BATCH} x ${SEQ}, loss over all tokens, clip ${MAX_GRAD_NORM}, AdamW lr ${LR} wd ${WEIGHT_DECAY} (PyTorch: torch.optim.AdamW defaults otherwise; moalign: fused AdamW); LoRA r ${LORA.rank} alpha ${LORA.alpha} on ${LORA.targets.join(', ')} (peft on the Python side); median of ${repeats} steps after ${TRAIN_WARMUP} warm-up steps`,
-      `generate: ${BATCH} prompts of ${PROMPT_LEN} tokens in one batch, ${NEW_TOKENS} new tokens, greedy, no EOS, KV cache; tokens/s = ${BATCH * NEW_TOKENS} / median wall seconds of ${repeats} calls after ${GEN_WARMUP} warm-up call`,
-      `${threads} threads on both sides (native().setNumThreads, torch.set_num_threads); every case in a fresh process on each side, moalign then Python, case by case`,
+      `train step: batch ${BATCH} x ${SEQ}, loss over all tokens, clip ${MAX_GRAD_NORM}, AdamW lr ${LR} wd ${WEIGHT_DECAY} (PyTorch: torch.optim.AdamW defaults otherwise; moalign: fused AdamW); LoRA r ${LORA.rank} alpha ${LORA.alpha} on ${LORA.targets.join(', ')} (peft on the Python side); per round the median of ${repeats} steps after ${TRAIN_WARMUP} warm-up steps`,
+      `generate: ${BATCH} prompts of ${PROMPT_LEN} tokens in one batch, ${NEW_TOKENS} new tokens, greedy, no EOS, KV cache; tokens/s = ${BATCH * NEW_TOKENS} / the median wall seconds of a call (per round: median of ${repeats} calls after ${GEN_WARMUP} warm-up call)`,
+      `${threads} threads on both sides (native().setNumThreads, torch.set_num_threads); every case in a fresh process on each side, case by case, in ${rounds} round(s) (moalign first in odd rounds, Python first in even ones); each side's time: the median over rounds of its round medians`,
       'peak RSS: VmHWM of the case process (Node + libtorch + the addon; Python + torch + transformers [+ peft]); growth: VmHWM minus VmRSS after the libraries were loaded and before the model was',
       `ratio: moalign/python for step time and memory (lower is better), moalign/transformers throughput for generation (higher is better)`,
       `PyTorch ${py.torch}, transformers ${py.transformers}, peft ${py.peft ?? 'absent'}, Python ${py.python} (attention: ${py.cases[0]?.attnImplementation ?? '?'}); moalign's libtorch ${lt.fullVersion}`,
     ];
     console.log(`\n${table}\n`);
     for (const note of notes) console.log(`- ${note}`);
+    if (rounds > 1) {
+      console.log('\nper-round ratios (moalign/python step time; moalign/transformers throughput):');
+      cases.forEach((c, i) => console.log(`- ${c.name}: ${roundRatios[i].map((r) => r.toFixed(2)).join(' / ')}`));
+    }
     console.log('\nchecks (reported, not failing the run):');
     for (const line of checkLines) console.log(`- ${line}`);
 
@@ -508,6 +570,7 @@ async function main(): Promise<void> {
       settings: {
         threads,
         repeats,
+        rounds,
         trainWarmupSteps: TRAIN_WARMUP,
         generateWarmupCalls: GEN_WARMUP,
         model: { layers: LAYERS, dModel: D_MODEL, heads: HEADS, positions: POSITIONS, vocabs },
@@ -533,6 +596,7 @@ async function main(): Promise<void> {
           target: c.target,
           moalign: oursRest,
           python: pyRest,
+          roundRatios: roundRatios[i],
           checks: checks[i],
           ...(oursTokens ? { tokens: { moalign: oursTokens, python: pyTokens } } : {}),
         };
