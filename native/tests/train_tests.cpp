@@ -3,12 +3,16 @@
 // analytic λ_{i*} ∇L_{i*}, and the λ sampler's determinism and distribution.
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/tensor.h>
+#include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "core/train/cpu_block_cache.h"
 #include "core/train/preference_loss.h"
 #include "core/train/trainer.h"
 #include "harness.h"
@@ -210,10 +214,57 @@ void preference_sampling() {
   expect_throw<InvalidArgument>([] { sample_preference(2, 1.5, 0, 0, 0); });
 }
 
+
+// The training loop's cache of freed CPU blocks: inside a scope a freed large block is handed to
+// the next request of its size class (sizes a little apart included), small requests and other
+// classes get other blocks, scopes nest, and after the last one libtorch's allocator is back and
+// tensors made inside are freed without harm.
+void cpu_block_cache() {
+  at::Allocator* const before = c10::GetCPUAllocator();
+  auto floats = [](int64_t n) { return at::empty({n}, at::TensorOptions().dtype(at::kFloat)); };
+  at::Tensor kept;
+  {
+    const CpuBlockCache cache;
+    CHECK(c10::GetCPUAllocator() != before);
+    at::Tensor a = floats(1 << 20);  // 4 MiB
+    const void* block = a.data_ptr();
+    a.fill_(1);
+    a = at::Tensor();
+    at::Tensor b = floats((1 << 20) - 1000);  // same size class
+    CHECK(b.data_ptr() == block);
+    at::Tensor c = floats(1 << 20);  // the block is taken: another one
+    CHECK(c.data_ptr() != block);
+    b = at::Tensor();
+    {
+      const CpuBlockCache nested;
+      at::Tensor d = floats(1 << 20);
+      CHECK(d.data_ptr() == block);
+      d.fill_(2);
+      kept = d;
+    }
+    CHECK(c10::GetCPUAllocator() != before);  // still inside the outer scope
+    at::Tensor small = floats(16);
+    CHECK(small.data_ptr() != block);
+    // raw_allocate / raw_deallocate, which some ATen kernels use for scratch: small and large
+    for (const std::size_t n : {std::size_t{64}, std::size_t{1} << 22}) {
+      at::Allocator* const alloc = c10::GetCPUAllocator();
+      void* p = alloc->raw_allocate(n);
+      std::memset(p, 0, n);
+      alloc->raw_deallocate(p);
+    }
+  }
+  CHECK(c10::GetCPUAllocator() == before);
+  CHECK(kept.sum().item<double>() == 2.0 * (1 << 20));
+  kept = at::Tensor();  // freed to the system, not cached
+  at::Tensor e = floats(1 << 20);
+  e.fill_(3);
+  CHECK(e.sum().item<double>() == 3.0 * (1 << 20));
+}
 }  // namespace
 
 const std::map<std::string, std::function<void()>>& train_test_cases() {
   static const std::map<std::string, std::function<void()>> cases{
-      {"preference_losses", preference_losses}, {"preference_tche_gradient", preference_tche_gradient}, {"preference_sampling", preference_sampling}};
+      {"preference_losses", preference_losses}, {"preference_tche_gradient", preference_tche_gradient}, {"preference_sampling", preference_sampling},
+      {"cpu_block_cache", cpu_block_cache}};
   return cases;
 }

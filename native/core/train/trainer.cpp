@@ -20,6 +20,7 @@
 #include "core/model/json_lite.h"
 #include "core/model/safetensors.h"
 #include "core/train/adamw.h"
+#include "core/train/cpu_block_cache.h"
 #include "core/train/preference_loss.h"
 
 namespace moalign::train {
@@ -288,6 +289,9 @@ TrainReport run_training(model::CausalLM& model, std::size_t n_items, const Trai
   auto save = [&](int64_t step, int64_t cursor, const std::vector<double>& losses) {
     save_checkpoint(o.checkpoint_dir, opt, step, cursor, losses, o, method.state_extra ? method.state_extra() : "");
   };
+  // Freed activation and gradient blocks are reused by the next step instead of going back to
+  // the system and faulting in again (cpu_block_cache.h).
+  const CpuBlockCache block_cache;
   TrainReport report;
   report.start_step = r.step;
   report.losses = r.losses;
