@@ -31,6 +31,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/adapters/low_rank_kernels.h"
 #include "core/adapters/svd_lora.h"
 #include "core/aten_bridge.h"
 #include "core/device_time.h"
@@ -282,6 +283,78 @@ void svd_lora_fused_vs_unfused(const std::string& device) {
       }
     }
   }
+  at::set_num_threads(threads);
+}
+
+// The float32 CPU kernels (adapters/low_rank_kernels.h) against the unfused formula in float64
+// from the same float32 values, within 8 times the error of that formula in float32 through
+// libtorch (or 2e-6, when that is smaller): every rank the kernels take (1..16, and 17, which goes to
+// libtorch's products), token counts, input and output widths that are no multiple of 16 (the
+// kernels' partial strips), one λ and one per batch row, with and without dropout, on two
+// threads (150 tokens: two chunks, the chunk boundary inside a preference row's tokens).
+void svd_lora_float32_kernels() {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(11);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  double worst = 0;
+  int cases = 0;
+  for (const auto& [B, T] : std::vector<std::pair<int64_t, int64_t>>{{1, 37}, {3, 50}})
+  for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{7, 5}, {37, 53}, {130, 19}})
+  for (int64_t r = 1; r <= adapters::low_rank::kMaxRank + 1; ++r)
+  for (const bool per_row : {false, true})
+  for (const bool dropout : {false, true}) {
+    const int64_t k = r / 2, m = r - k, R = per_row ? B : 1;
+    const bool conv1d = (r + in) % 2 == 0;
+    const double c = 5.0 / std::max<int64_t>(k, 1);
+    // float64 draws, rounded to float32: both computations start from the same values
+    auto draw = [&](std::vector<int64_t> shape, double scale) { return (randn(shape, g) * scale).to(at::kFloat).to(at::kDouble); };
+    const std::vector<at::Tensor> values = {draw({B, T, in}, 1), draw(conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, 0.3),
+                                            draw({out}, 1), draw({out, r}, 0.5), draw({in, r}, 0.5), draw({k}, 1), draw({1}, 1)};
+    const at::Tensor lambda = at::softmax(randn({R, m}, g), 1).to(at::kFloat).to(at::kDouble);
+    const at::Tensor upstream = draw({B, T, out}, 1);
+    const at::Tensor keep = dropout ? at::empty({B, T, in}, at::TensorOptions().dtype(at::kDouble)).bernoulli_(0.75, g) / 0.75 : at::Tensor();
+    auto leaves = [&](at::ScalarType dtype) {
+      std::vector<at::Tensor> l;
+      for (const at::Tensor& t : values) l.push_back(t.to(dtype).clone().requires_grad_(true));
+      return l;
+    };
+    // y of the unfused formula on leaves of `dtype`, its gradients left in them
+    auto unfused = [&](const std::vector<at::Tensor>& p) {
+      const at::ScalarType dtype = p[0].scalar_type();
+      const at::Tensor lam = lambda.to(dtype);
+      const at::Tensor D = at::cat({p[5].unsqueeze(0).expand({R, k}), p[6] * lam}, 1).unsqueeze(1);  // (R, 1, r)
+      const at::Tensor x_adapter = dropout ? p[0] * keep.to(dtype) : p[0];
+      const at::Tensor y = at::matmul(p[0], conv1d ? p[1] : p[1].t()) + p[2] + at::matmul(at::matmul(x_adapter, p[4]) * D, p[3].t()) * c;
+      (y * upstream.to(dtype)).sum().backward();
+      return y;
+    };
+    auto f = leaves(at::kFloat);
+    const at::Tensor y_f = adapters::svd_lora_apply(f[0], adapters::FrozenProjection{f[1], f[2], conv1d}, f[3], f[4], f[5], f[6], lambda.to(at::kFloat), c,
+                                                    dropout ? keep.to(at::kFloat) : at::Tensor());
+    (y_f * upstream.to(at::kFloat)).sum().backward();
+    auto e = leaves(at::kDouble);
+    const at::Tensor y_e = unfused(e);
+    // The same formula in float32 through libtorch: how well float32 can do on this case. The
+    // gradient of s sums c D λ-weighted terms of both signs and may lose several digits.
+    auto q = leaves(at::kFloat);
+    const at::Tensor y_q = unfused(q);
+    auto relative = [](const at::Tensor& a, const at::Tensor& e) { return (a.to(at::kDouble) - e).abs().max().item<double>() / e.abs().max().item<double>(); };
+    auto check = [&](const char* what, const at::Tensor& got, const at::Tensor& float32_ref, const at::Tensor& exact) {
+      const double err = relative(got, exact), bound = std::max(2e-6, 8 * relative(float32_ref, exact));
+      if (!(err < bound))
+        std::printf("float32 SVD-LoRA, %s: %lld x %lld tokens, in %lld, out %lld, rank %lld%s%s: relative error %.1e, bound %.1e\n", what,
+                    static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(in), static_cast<long long>(out), static_cast<long long>(r),
+                    per_row ? ", λ per row" : "", dropout ? ", dropout" : "", err, bound);
+      CHECK(err < bound);
+      worst = std::max(worst, err);
+    };
+    check("y", y_f, y_q, y_e);
+    const char* names[] = {"dx", "dW0", "db", "dU", "dV", "dsigma", "ds"};
+    for (int i = 0; i < 7; ++i)
+      if (e[i].numel() > 0) check(names[i], f[i].grad(), q[i].grad(), e[i].grad());  // σ is empty at rank 1 (k 0)
+    ++cases;
+  }
+  std::printf("float32 SVD-LoRA against float64: %d cases, worst relative error %.1e\n", cases, worst);
   at::set_num_threads(threads);
 }
 
@@ -887,6 +960,7 @@ const std::map<std::string, std::function<void()>>& engine_test_cases() {
                                                                        {"causal_attention_float64", causal_attention_float64},
                                                                        {"lora_soup", lora_soup},
                                                                        {"svd_lora_gradcheck", svd_lora_gradcheck},
+                                                                       {"svd_lora_float32_kernels", svd_lora_float32_kernels},
                                                                        {"svd_lora_model", svd_lora_model},
                                                                        {"svd_lora_generate", svd_lora_generate},
                                                                        {"svd_lora_save_load", svd_lora_save_load},

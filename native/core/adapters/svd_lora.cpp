@@ -14,6 +14,7 @@
 
 #include <optional>
 
+#include "core/adapters/svd_lora_cpu.h"
 #include "core/errors.h"
 #ifdef MOALIGN_WITH_CUDA
 #include "core/cuda/svd_lora_cuda.h"
@@ -77,7 +78,10 @@ at::Tensor scaled(const at::Tensor& t, const TokenRows& rows) { return (t.view(r
 // its input gradient into the base's, so neither a second (N, out) output nor a second (N, in)
 // gradient is made and summed, as they would be with the base as a separate autograd node.
 //
-// Every rank-r quantity is kept transposed, r rows by tokens (h^T, g^T, q^T, dh^T), in P chunks
+// Float32 on the CPU (training's usual case), the rank-r products run in own kernels
+// (svd_lora_cpu.h): BLAS spent about half of their time copying the big operand into its packed
+// layout. Everywhere else (float64, CUDA, a base of another dtype, rank above 16) libtorch's:
+// every rank-r quantity is kept transposed, r rows by tokens (h^T, g^T, q^T, dh^T), in P chunks
 // (P, r, nc), so that each skinny product has r rows: MKL runs (r, K) @ (K, N) several times faster
 // than (N, K) @ (K, r) (one thread, N 1024, out 2304, r 10: G U 3.2 ms, U^T G^T 0.8 ms; G^T g,
 // which also copies G^T out, 5.0 ms, g^T G 0.9 ms). The layout also lets one product serve every
@@ -85,6 +89,13 @@ at::Tensor scaled(const at::Tensor& t, const TokenRows& rows) { return (t.view(r
 // groups apart.
 // The base runs in its weight's dtype, the adapter path in the parameters' (float32 over a
 // bfloat16 base, say); the in-place sums need the two to agree, and otherwise add a cast copy.
+//
+// x̃ (N, in) in the adapter's dtype: x ⊙ keep under dropout (keep (N, in) = mask / (1 - p)), else x.
+at::Tensor adapter_input(const at::Tensor& xb, const at::Tensor& keep, at::ScalarType dtype) {
+  const at::Tensor xa = xb.to(dtype);
+  return keep.defined() ? xa * keep : xa;
+}
+
 struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
   // bias and keep: none rather than an undefined tensor, which autograd's input bookkeeping
   // rejects. Last of the tensors: needs_input_grad counts tensor inputs only, so an absent one
@@ -94,30 +105,40 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
                             const std::optional<at::Tensor>& keep, double c, bool conv1d) {
     const int64_t in = v.size(0), out = u.size(0), r = u.size(1);
     const at::Tensor xb = x.reshape({-1, in});                            // (N, in)
-    const int64_t N = xb.size(0), P = token_chunks(x, N, lambda.size(0)), nc = N / P;
+    const int64_t N = xb.size(0);
     const at::Tensor w = conv1d ? weight : weight.t();                    // (in, out)
     at::Tensor y = bias ? at::addmm(*bias, xb, w) : at::mm(xb, w);      // (N, out)   frozen path
     const at::Tensor E = diagonal_of(sigma, s, lambda).mul_(c);            // (R, r)     E = c D
     // Dropout acts on the adapter's input only: x̃ = x ⊙ keep, keep (N, in) = mask / (1 - p).
-    const at::Tensor keep_b = keep ? keep->reshape({-1, in}) : at::Tensor();  // (N, in) or undefined
-    const at::Tensor xa = keep ? xb.to(u.scalar_type()) * keep_b : xb.to(u.scalar_type());  // (N, in)   x̃
-    const at::Tensor hT = at::bmm(v.t().expand({P, r, in}), xa.view({P, nc, in}).transpose(1, 2));  // (P, r, nc)   h^T = V^T x̃^T
-    at::Tensor gT;  // (P, r, nc)   g^T = (h ⊙ E)^T; left undefined where the CUDA kernel never forms it
+    const at::Tensor keep_b = keep ? keep->reshape({-1, in}).contiguous() : at::Tensor();  // (N, in) or undefined
+    const at::Tensor xa = adapter_input(xb, keep_b, u.scalar_type());   // (N, in)   x̃
+    // float32 on the CPU: the rank-r products in own kernels, h kept as (N, r) (svd_lora_cpu.h).
+    const bool cpu_kernels = svd_lora_cpu_supported(xb, y, u, v);
+    at::Tensor h, gT, vt, ut;  // h: (N, r) from the kernels, else h^T (P, r, nc); gT (P, r, nc) or undefined
+    if (cpu_kernels) {
+      vt = kernel_factor(v);                                             // (r, padded(in))
+      ut = kernel_factor(u);                                             // (r, padded(out))
+      h = svd_lora_cpu_forward(y, xa.contiguous(), E, vt, ut);          // y += g U^T
+    } else {
+      const int64_t P = token_chunks(x, N, lambda.size(0)), nc = N / P;
+      h = at::bmm(v.t().expand({P, r, in}), xa.view({P, nc, in}).transpose(1, 2));  // (P, r, nc)   h^T = V^T x̃^T
 #ifdef MOALIGN_WITH_CUDA
-    if (P == 1 && cuda::scale_project_supported(y, u)) cuda::scale_project(y, hT[0], E, u);  // y += g U^T in one kernel
-    else
+      if (P == 1 && cuda::scale_project_supported(y, u)) cuda::scale_project(y, h[0], E, u);  // y += g U^T in one kernel; g never formed
+      else
 #endif
-    {
-      gT = scaled(hT, token_rows(E, P, nc));
-      const at::Tensor UT = u.t().expand({P, r, out});  // (P, r, out)
-      if (y.scalar_type() == u.scalar_type()) y.view({P, nc, out}).baddbmm_(gT.transpose(1, 2), UT);  // y += g U^T
-      else y.add_(at::bmm(gT.transpose(1, 2), UT).view({N, out}).to(y.scalar_type()));
+      {
+        gT = scaled(h, token_rows(E, P, nc));                            // (P, r, nc)   g^T = (h ⊙ E)^T
+        const at::Tensor UT = u.t().expand({P, r, out});                 // (P, r, out)
+        if (y.scalar_type() == u.scalar_type()) y.view({P, nc, out}).baddbmm_(gT.transpose(1, 2), UT);  // y += g U^T
+        else y.add_(at::bmm(gT.transpose(1, 2), UT).view({N, out}).to(y.scalar_type()));
+      }
     }
     // keep, not x̃: backward needs the mask for dx, and x̃ = x ⊙ keep is cheap to form again.
-    ctx->save_for_backward({x, weight, hT, gT, E, u, v, lambda, keep_b});
+    ctx->save_for_backward({x, weight, h, gT, E, u, v, lambda, keep_b, vt, ut});
     ctx->saved_data["c"] = c;
     ctx->saved_data["conv1d"] = conv1d;
     ctx->saved_data["bias"] = bias.has_value();
+    ctx->saved_data["cpu_kernels"] = cpu_kernels;
     auto shape = x.sizes().vec();
     shape.back() = out;
     return y.view(shape);
@@ -125,44 +146,31 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &weight = saved[1], &hT = saved[2], &E = saved[4], &u = saved[5], &v = saved[6],
-                     &lambda = saved[7], &keep = saved[8];  // keep (N, in), or undefined without dropout
+    const at::Tensor &x = saved[0], &weight = saved[1], &h = saved[2], &E = saved[4], &u = saved[5], &v = saved[6], &lambda = saved[7],
+                     &keep = saved[8];  // keep (N, in), or undefined without dropout
     const double c = ctx->saved_data["c"].toDouble();
     const bool conv1d = ctx->saved_data["conv1d"].toBool(), has_bias = ctx->saved_data["bias"].toBool();
-    const int64_t P = hT.size(0), r = u.size(1), nc = hT.size(2), N = P * nc, k = r - lambda.size(1), out = u.size(0), in = v.size(0);
+    const int64_t r = u.size(1), k = r - lambda.size(1), out = u.size(0), in = v.size(0), N = x.numel() / in;
     const at::Tensor Gb = grad_out[0].reshape({N, out});                // (N, out)   in the base dtype
-    const at::Tensor G3 = Gb.to(u.scalar_type()).view({P, nc, out});    // (P, nc, out)   in the adapter's
-    at::Tensor dx, dweight, dbias, du, dv, dsigma, ds;
-    const TokenRows rows = token_rows(E, P, nc);
+    at::Tensor dx, dweight, dbias, du, dv, dE, dsigma, ds;
+    const bool want_dE = ctx->needs_input_grad(4) || ctx->needs_input_grad(5);
     // The frozen path's input gradient first: a big product that uses every thread on its own.
     if (ctx->needs_input_grad(0)) dx = at::mm(Gb, conv1d ? weight.t() : weight);  // (N, in)   G W0
-    if (ctx->needs_input_grad(2)) {
-      const at::Tensor gT = saved[3].defined() ? saved[3] : scaled(hT, rows);  // (P, r, nc), formed again after the CUDA kernel
-      du = at::bmm(gT, G3).sum(0).t();                                   // (out, r) = (Σ_chunks g^T G)^T
+    if (ctx->saved_data["cpu_kernels"].toBool()) {
+      const at::Tensor xa = ctx->needs_input_grad(3) ? adapter_input(x.reshape({N, in}), keep, u.scalar_type()).contiguous() : at::Tensor();
+      const SvdLoraCpuGradients g = svd_lora_cpu_backward(Gb.contiguous(), xa, h, E, saved[9], saved[10], dx, keep, ctx->needs_input_grad(2),
+                                                          ctx->needs_input_grad(3), want_dE);
+      du = g.du;
+      dv = g.dv;
+      dE = g.dE;
+    } else {
+      backward_libtorch(ctx, saved, Gb, dx, du, dv, dE);
     }
-    const at::Tensor qT = at::bmm(u.t().expand({P, r, out}), G3.transpose(1, 2));  // (P, r, nc)   q^T = U^T G^T
-    if (ctx->needs_input_grad(4) || ctx->needs_input_grad(5)) {
-      // Σ over each preference row's tokens: (P, r, a) -> (R', r), then one row when all share λ
-      at::Tensor dE = (qT * hT).view(rows.shape).sum(3).transpose(1, 2).reshape({-1, r});
-      if (lambda.size(0) == 1) dE = dE.sum(0, /*keepdim=*/true);
+    if (dx.defined()) dx = dx.view(x.sizes());
+    if (want_dE) {
       const at::Tensor dD = dE.mul_(c);                                  // (R, r)
       if (ctx->needs_input_grad(4)) dsigma = dD.narrow(1, 0, k).sum(0);  // (k)
       if (ctx->needs_input_grad(5)) ds = (dD.narrow(1, k, r - k) * lambda).sum().view({1});
-    }
-    if (ctx->needs_input_grad(0) || ctx->needs_input_grad(3)) {
-      const at::Tensor dhT = scaled(qT, rows);                            // (P, r, nc)   dh^T = (q ⊙ E)^T
-      if (ctx->needs_input_grad(3)) {
-        at::Tensor xa = x.reshape({N, in}).to(u.scalar_type());          // (N, in)   x̃
-        if (keep.defined()) xa = xa * keep;
-        dv = at::bmm(dhT, xa.view({P, nc, in})).sum(0).t();              // (in, r) = (Σ_chunks dh^T x̃)^T
-      }
-      if (ctx->needs_input_grad(0)) {
-        const at::Tensor VT = v.t().expand({P, r, in});                  // (P, r, in)
-        if (keep.defined()) dx.add_((at::bmm(dhT.transpose(1, 2), VT).view({N, in}) * keep).to(dx.scalar_type()));  // + (dh V^T) ⊙ keep
-        else if (dx.scalar_type() == u.scalar_type()) dx.view({P, nc, in}).baddbmm_(dhT.transpose(1, 2), VT);      // + dh V^T, in place
-        else dx.add_(at::bmm(dhT.transpose(1, 2), VT).view({N, in}).to(dx.scalar_type()));
-        dx = dx.view(x.sizes());
-      }
     }
     // The base's own parameters, when trained alongside the adapter (a full fine-tune).
     if (ctx->needs_input_grad(1)) {
@@ -171,6 +179,38 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     }
     if (has_bias && ctx->needs_input_grad(7)) dbias = Gb.sum(0);      // (out)
     return {dx, dweight, du, dv, dsigma, ds, at::Tensor(), dbias, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+
+  // The adapter's gradients through libtorch's products, from h^T (P, r, nc): du (out, r), dv
+  // (in, r), dE (R, r) as asked for; dx (N, in), when defined, gets dh V^T added.
+  static void backward_libtorch(AutogradContext* ctx, const variable_list& saved, const at::Tensor& Gb, at::Tensor& dx, at::Tensor& du, at::Tensor& dv,
+                                at::Tensor& dE) {
+    const at::Tensor &x = saved[0], &hT = saved[2], &E = saved[4], &u = saved[5], &v = saved[6], &lambda = saved[7], &keep = saved[8];
+    const int64_t P = hT.size(0), r = u.size(1), nc = hT.size(2), N = P * nc, out = u.size(0), in = v.size(0);
+    const at::Tensor G3 = Gb.to(u.scalar_type()).view({P, nc, out});    // (P, nc, out)   in the adapter's dtype
+    const TokenRows rows = token_rows(E, P, nc);
+    if (ctx->needs_input_grad(2)) {
+      const at::Tensor gT = saved[3].defined() ? saved[3] : scaled(hT, rows);  // (P, r, nc), formed again after the CUDA kernel
+      du = at::bmm(gT, G3).sum(0).t();                                   // (out, r) = (Σ_chunks g^T G)^T
+    }
+    const at::Tensor qT = at::bmm(u.t().expand({P, r, out}), G3.transpose(1, 2));  // (P, r, nc)   q^T = U^T G^T
+    if (ctx->needs_input_grad(4) || ctx->needs_input_grad(5)) {
+      // Σ over each preference row's tokens: (P, r, a) -> (R', r), then one row when all share λ
+      dE = (qT * hT).view(rows.shape).sum(3).transpose(1, 2).reshape({-1, r});
+      if (lambda.size(0) == 1) dE = dE.sum(0, /*keepdim=*/true);
+    }
+    if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(3)) return;
+    const at::Tensor dhT = scaled(qT, rows);                              // (P, r, nc)   dh^T = (q ⊙ E)^T
+    if (ctx->needs_input_grad(3)) {
+      const at::Tensor xa = adapter_input(x.reshape({N, in}), keep, u.scalar_type());  // (N, in)   x̃
+      dv = at::bmm(dhT, xa.view({P, nc, in})).sum(0).t();                // (in, r) = (Σ_chunks dh^T x̃)^T
+    }
+    if (ctx->needs_input_grad(0)) {
+      const at::Tensor VT = v.t().expand({P, r, in});                    // (P, r, in)
+      if (keep.defined()) dx.add_((at::bmm(dhT.transpose(1, 2), VT).view({N, in}) * keep).to(dx.scalar_type()));  // + (dh V^T) ⊙ keep
+      else if (dx.scalar_type() == u.scalar_type()) dx.view({P, nc, in}).baddbmm_(dhT.transpose(1, 2), VT);      // + dh V^T, in place
+      else dx.add_(at::bmm(dhT.transpose(1, 2), VT).view({N, in}).to(dx.scalar_type()));
+    }
   }
 };
 

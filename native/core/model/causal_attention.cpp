@@ -19,7 +19,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/model/float_lanes.h"
+#include "core/float_lanes.h"
 
 // The BLAS that libtorch links and ATen's own mm calls (MKL in x86-64 builds): Fortran interface,
 // 32-bit integers, column-major. Weak: in a libtorch without it the address is null and

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/model/float_lanes.h"
+#include "core/float_lanes.h"
 
 namespace moalign::model {
 

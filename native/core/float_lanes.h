@@ -1,21 +1,23 @@
-// 16 float32 lanes as a GCC vector type, and the few lane functions that our element-wise CPU
-// kernels share (model/gelu.cpp, model/causal_attention.cpp). A kernel written with them is
-// compiled once per instruction set with MOALIGN_CPU_CLONES and the CPU picks its copy at load
-// time: the binary stays portable and runs AVX-512 where the CPU has it. Core-internal; include
-// from .cpp files only (it silences -Wpsabi for the file, see below).
+// 16 float32 lanes as a GCC vector type, and the lane functions that our CPU kernels share
+// (model/gelu.cpp, model/causal_attention.cpp, adapters/low_rank_kernels.cpp). A kernel written
+// with them is compiled once per instruction set with MOALIGN_CPU_CLONES (AVX-512, AVX2, plain
+// x86-64) and the loader picks the copy the running CPU can execute: the binary stays portable
+// and runs AVX-512 where the CPU has it. 16 floats are one AVX-512 register; on narrower targets
+// the compiler splits a vector into 2 or 4. Core-internal; include from .cpp files only (it
+// silences -Wpsabi for the file, see below).
 #pragma once
 #include <cstdint>
+#include <cstring>
 
-namespace moalign::model::lanes {
+namespace moalign::lanes {
 
-// 16 floats, one AVX-512 register; on narrower targets the compiler splits it into 2 or 4.
 using f32x16 = float __attribute__((vector_size(64)));
 using i32x16 = int32_t __attribute__((vector_size(64)));
 constexpr int64_t kLanes = 16;
 
 // The helpers take and return vectors: they must be inlined into each instruction set's copy of
-// the loops that use them, whose register conventions for 64-byte vectors differ. (-Wpsabi warns
-// of exactly that difference, which inlining makes moot.)
+// the kernels that call them, whose register conventions for 64-byte vectors differ. (-Wpsabi
+// warns of exactly that difference, which inlining makes moot.)
 #define MOALIGN_LANES inline __attribute__((always_inline))
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -25,7 +27,26 @@ constexpr int64_t kLanes = 16;
 #define MOALIGN_CPU_CLONES
 #endif
 
+// a in every lane. In a product, write v * a instead: GCC 12 makes a broadcast operand of the
+// scalar there, but builds splat(a) of a run-time a lane by lane or with an add.
 MOALIGN_LANES f32x16 splat(float a) { return f32x16{} + a; }
+
+// 16 floats from p, which need not be aligned.
+MOALIGN_LANES f32x16 load_lanes(const float* p) {
+  f32x16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+MOALIGN_LANES void store_lanes(float* p, const f32x16& v) { std::memcpy(p, &v, sizeof v); }
+
+// The first n <= 16 floats from p, the other lanes 0; and the first n lanes of v stored to p.
+// For the tail of a row: nothing past p + n is read or written.
+MOALIGN_LANES f32x16 load_first(const float* p, int64_t n) {
+  f32x16 v = splat(0.0f);
+  std::memcpy(&v, p, static_cast<std::size_t>(n) * sizeof(float));
+  return v;
+}
+MOALIGN_LANES void store_first(float* p, const f32x16& v, int64_t n) { std::memcpy(p, &v, static_cast<std::size_t>(n) * sizeof(float)); }
 
 // e^t as Cephes' expf: t = n ln2 + r with |r| <= ln2/2, e^r by a polynomial, 2^n written into the
 // exponent bits; within 1-2 ulp. t is clamped to [-87, 88] so that 2^n stays a normal float:
@@ -49,4 +70,4 @@ MOALIGN_LANES f32x16 exp_clamped(const f32x16& t_in) {
   return p * (f32x16)two_n;
 }
 
-}  // namespace moalign::model::lanes
+}  // namespace moalign::lanes

@@ -1,0 +1,169 @@
+#include "core/adapters/low_rank_kernels.h"
+
+#include <string>
+
+#include "core/errors.h"
+#include "core/float_lanes.h"
+
+namespace moalign::adapters::low_rank {
+
+namespace {
+
+using namespace lanes;
+
+// The kernels below are templates on the rank R, so that the R vectors of a row or of a strip
+// live in registers (R <= 16 of AVX-512's 32); each public entry point picks its R from r at run
+// time and is compiled once per instruction set (MOALIGN_CPU_CLONES), with every template inlined
+// into each copy.
+#define MOALIGN_RANK_SWITCH(r, kernel, ...)                                                          \
+  switch (r) {                                                                                       \
+    case 1: kernel<1>(__VA_ARGS__); break;                                                           \
+    case 2: kernel<2>(__VA_ARGS__); break;                                                           \
+    case 3: kernel<3>(__VA_ARGS__); break;                                                           \
+    case 4: kernel<4>(__VA_ARGS__); break;                                                           \
+    case 5: kernel<5>(__VA_ARGS__); break;                                                           \
+    case 6: kernel<6>(__VA_ARGS__); break;                                                           \
+    case 7: kernel<7>(__VA_ARGS__); break;                                                           \
+    case 8: kernel<8>(__VA_ARGS__); break;                                                           \
+    case 9: kernel<9>(__VA_ARGS__); break;                                                           \
+    case 10: kernel<10>(__VA_ARGS__); break;                                                         \
+    case 11: kernel<11>(__VA_ARGS__); break;                                                         \
+    case 12: kernel<12>(__VA_ARGS__); break;                                                         \
+    case 13: kernel<13>(__VA_ARGS__); break;                                                         \
+    case 14: kernel<14>(__VA_ARGS__); break;                                                         \
+    case 15: kernel<15>(__VA_ARGS__); break;                                                         \
+    case 16: kernel<16>(__VA_ARGS__); break;                                                         \
+    default: throw InvalidArgument("low-rank kernels: rank " + std::to_string(r) + " is outside 1.." + std::to_string(kMaxRank)); \
+  }
+
+// ---- horizontal sums ----------------------------------------------------------------------
+// fold_w(x, y): in every group of 2w lanes, the first w lanes take x's two halves of that group
+// added, the last w lanes y's. Folding 16 vectors pairwise (v_j with v_{j+8}, then j with j+4,
+// j+2, j+1) leaves one vector whose lane j is the sum of v_j's lanes: 15 folds for 16 sums
+// instead of 4 shuffle steps per sum.
+MOALIGN_LANES f32x16 fold8(const f32x16& x, const f32x16& y) {
+  return __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+         __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+}
+MOALIGN_LANES f32x16 fold4(const f32x16& x, const f32x16& y) {
+  return __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
+         __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+}
+MOALIGN_LANES f32x16 fold2(const f32x16& x, const f32x16& y) {
+  return __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
+         __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+}
+MOALIGN_LANES f32x16 fold1(const f32x16& x, const f32x16& y) {
+  return __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
+         __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+}
+
+// Lane j: the sum of v[j]'s 16 lanes, for j < R; lanes R.. are 0.
+template <int R>
+MOALIGN_LANES f32x16 sum_each(const f32x16 (&v)[R]) {
+  f32x16 w[16];
+  for (int j = 0; j < 16; ++j) w[j] = j < R ? v[j] : splat(0.0f);
+  for (int j = 0; j < 8; ++j) w[j] = fold8(w[j], w[j + 8]);
+  for (int j = 0; j < 4; ++j) w[j] = fold4(w[j], w[j + 4]);
+  for (int j = 0; j < 2; ++j) w[j] = fold2(w[j], w[j + 2]);
+  return fold1(w[0], w[1]);
+}
+
+// ---- h = a b^T: rank-r dot products of each row ------------------------------------------------
+// ROWS rows at a time share each strip of b's rows: 2-4 rows keep ROWS x R accumulators within
+// the 32 registers and halve (or quarter) the loads of b, which is r x K floats (40 KiB at
+// K 1024, more than L1).
+template <int R>
+constexpr int kRowsPerPass = R <= 6 ? 4 : R <= 14 ? 2 : 1;
+
+template <int R, int ROWS>
+MOALIGN_LANES void dot_strip(const f32x16 (&x)[ROWS], const float* b, int64_t ldb, f32x16 (&acc)[ROWS][R]) {
+  for (int j = 0; j < R; ++j) {
+    const f32x16 bj = load_lanes(b + j * ldb);
+    for (int t = 0; t < ROWS; ++t) acc[t][j] += x[t] * bj;
+  }
+}
+
+// h[t, :R] for the ROWS rows of a (ROWS, K) from a's row t.
+template <int R, int ROWS>
+MOALIGN_LANES void project_row_group(const float* a, int64_t K, const float* b, int64_t ldb, float* h) {
+  f32x16 acc[ROWS][R];
+  for (int t = 0; t < ROWS; ++t)
+    for (int j = 0; j < R; ++j) acc[t][j] = splat(0.0f);
+  f32x16 x[ROWS];
+  int64_t i = 0;
+  for (; i + kLanes <= K; i += kLanes) {
+    for (int t = 0; t < ROWS; ++t) x[t] = load_lanes(a + t * K + i);
+    dot_strip<R, ROWS>(x, b + i, ldb, acc);
+  }
+  if (i < K) {  // the last, partial strip: a's lanes past K read as 0, b's are padding
+    for (int t = 0; t < ROWS; ++t) x[t] = load_first(a + t * K + i, K - i);
+    dot_strip<R, ROWS>(x, b + i, ldb, acc);
+  }
+  for (int t = 0; t < ROWS; ++t) store_first(h + t * R, sum_each<R>(acc[t]), R);
+}
+
+template <int R>
+MOALIGN_LANES void project_rows_rank(const float* a, int64_t n, int64_t K, const float* b, float* h) {
+  constexpr int G = kRowsPerPass<R>;
+  const int64_t ldb = padded(K);
+  int64_t t = 0;
+  for (; t + G <= n; t += G) project_row_group<R, G>(a + t * K, K, b, ldb, h + t * R);
+  for (; t < n; ++t) project_row_group<R, 1>(a + t * K, K, b, ldb, h + t * R);
+}
+
+// ---- y += (c b) ⊙ mask: one strip of 16 columns at a time, b's R vectors held for all rows -----
+template <int R>
+MOALIGN_LANES void add_low_rank_rank(float* y, int64_t n, int64_t K, const float* c, const float* b, const float* mask) {
+  const int64_t ldb = padded(K);
+  for (int64_t i = 0; i < K; i += kLanes) {
+    const int64_t width = K - i < kLanes ? K - i : kLanes;
+    f32x16 bs[R];
+    for (int j = 0; j < R; ++j) bs[j] = load_lanes(b + j * ldb + i);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* ct = c + t * R;
+      f32x16 sum = bs[0] * ct[0];
+      for (int j = 1; j < R; ++j) sum += bs[j] * ct[j];
+      float* yt = y + t * K + i;
+      if (width == kLanes) {
+        if (mask) sum *= load_lanes(mask + t * K + i);
+        store_lanes(yt, load_lanes(yt) + sum);
+      } else {
+        if (mask) sum *= load_first(mask + t * K + i, width);
+        store_first(yt, load_first(yt, width) + sum, width);
+      }
+    }
+  }
+}
+
+// ---- d += c^T a: R sums per strip of 16 columns, over every row --------------------------------
+template <int R>
+MOALIGN_LANES void accumulate_outer_rank(float* d, int64_t K, const float* c, const float* a, int64_t n) {
+  const int64_t ldd = padded(K);
+  for (int64_t i = 0; i < K; i += kLanes) {
+    const int64_t width = K - i < kLanes ? K - i : kLanes;
+    f32x16 acc[R];
+    for (int j = 0; j < R; ++j) acc[j] = load_lanes(d + j * ldd + i);
+    for (int64_t t = 0; t < n; ++t) {
+      const f32x16 x = width == kLanes ? load_lanes(a + t * K + i) : load_first(a + t * K + i, width);
+      for (int j = 0; j < R; ++j) acc[j] += x * c[t * R + j];
+    }
+    for (int j = 0; j < R; ++j) store_lanes(d + j * ldd + i, acc[j]);
+  }
+}
+
+}  // namespace
+
+MOALIGN_CPU_CLONES void project_rows(const float* a, int64_t n, int64_t K, const float* b, int64_t r, float* h) {
+  MOALIGN_RANK_SWITCH(r, project_rows_rank, a, n, K, b, h)
+}
+
+MOALIGN_CPU_CLONES void add_low_rank(float* y, int64_t n, int64_t K, const float* c, int64_t r, const float* b, const float* mask) {
+  MOALIGN_RANK_SWITCH(r, add_low_rank_rank, y, n, K, c, b, mask)
+}
+
+MOALIGN_CPU_CLONES void accumulate_outer(float* d, int64_t K, int64_t r, const float* c, const float* a, int64_t n) {
+  MOALIGN_RANK_SWITCH(r, accumulate_outer_rank, d, K, c, a, n)
+}
+
+}  // namespace moalign::adapters::low_rank
