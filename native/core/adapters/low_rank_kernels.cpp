@@ -127,9 +127,13 @@ MOALIGN_LANES f32x16 strip_sum(const float* ct, const float* b, int64_t ldb) {
   return sum;
 }
 
-// y's G rows from row 0 of y, c and mask.
-template <int R, int G>
-MOALIGN_LANES void add_low_rank_rows(float* y, int64_t K, const float* c, const float* b, int64_t ldb, const float* mask) {
+// What a row of y starts from: its own values (y += ...), or a given row (y = row + ...).
+enum class Start { kY, kRow };
+
+// y's G rows from row 0 of y, c and mask: y[g] = (start) + (c[g] b) ⊙ mask[g], start y[g] itself
+// or `row` (K).
+template <int R, int G, Start S>
+MOALIGN_LANES void low_rank_rows(float* y, int64_t K, const float* c, const float* b, int64_t ldb, const float* mask, const float* row) {
   int64_t i = 0;
   for (; i + kLanes <= K; i += kLanes) {
     f32x16 sum[G];
@@ -140,24 +144,32 @@ MOALIGN_LANES void add_low_rank_rows(float* y, int64_t K, const float* c, const 
     }
     if (mask)
       for (int g = 0; g < G; ++g) sum[g] *= load_lanes(mask + g * K + i);
-    for (int g = 0; g < G; ++g) store_lanes(y + g * K + i, load_lanes(y + g * K + i) + sum[g]);
+    for (int g = 0; g < G; ++g) store_lanes(y + g * K + i, (S == Start::kY ? load_lanes(y + g * K + i) : load_lanes(row + i)) + sum[g]);
   }
   if (i == K) return;
   const int64_t width = K - i;  // the last, partial strip
   for (int g = 0; g < G; ++g) {
     f32x16 sum = strip_sum<R>(c + g * R, b + i, ldb);
     if (mask) sum *= load_first(mask + g * K + i, width);
-    store_first(y + g * K + i, load_first(y + g * K + i, width) + sum, width);
+    store_first(y + g * K + i, (S == Start::kY ? load_first(y + g * K + i, width) : load_first(row + i, width)) + sum, width);
   }
 }
 
-template <int R>
-MOALIGN_LANES void add_low_rank_rank(float* y, int64_t n, int64_t K, const float* c, const float* b, const float* mask) {
+template <int R, Start S>
+MOALIGN_LANES void low_rank_rank(float* y, int64_t n, int64_t K, const float* c, const float* b, const float* mask, const float* row) {
   constexpr int G = kRowsPerGroup;
   const int64_t ldb = padded(K);
   int64_t t = 0;
-  for (; t + G <= n; t += G) add_low_rank_rows<R, G>(y + t * K, K, c + t * R, b, ldb, mask ? mask + t * K : nullptr);
-  for (; t < n; ++t) add_low_rank_rows<R, 1>(y + t * K, K, c + t * R, b, ldb, mask ? mask + t * K : nullptr);
+  for (; t + G <= n; t += G) low_rank_rows<R, G, S>(y + t * K, K, c + t * R, b, ldb, mask ? mask + t * K : nullptr, row);
+  for (; t < n; ++t) low_rank_rows<R, 1, S>(y + t * K, K, c + t * R, b, ldb, mask ? mask + t * K : nullptr, row);
+}
+template <int R>
+MOALIGN_LANES void add_low_rank_rank(float* y, int64_t n, int64_t K, const float* c, const float* b, const float* mask) {
+  low_rank_rank<R, Start::kY>(y, n, K, c, b, mask, nullptr);
+}
+template <int R>
+MOALIGN_LANES void set_low_rank_rank(float* y, int64_t n, int64_t K, const float* c, const float* b, const float* row) {
+  low_rank_rank<R, Start::kRow>(y, n, K, c, b, nullptr, row);
 }
 
 // ---- d += c^T a: R sums per strip of 16 columns, over every row --------------------------------
@@ -184,6 +196,10 @@ MOALIGN_CPU_CLONES void project_rows(const float* a, int64_t n, int64_t K, const
 
 MOALIGN_CPU_CLONES void add_low_rank(float* y, int64_t n, int64_t K, const float* c, int64_t r, const float* b, const float* mask) {
   MOALIGN_RANK_SWITCH(r, add_low_rank_rank, y, n, K, c, b, mask)
+}
+
+MOALIGN_CPU_CLONES void set_low_rank(float* y, int64_t n, int64_t K, const float* c, int64_t r, const float* b, const float* row) {
+  MOALIGN_RANK_SWITCH(r, set_low_rank_rank, y, n, K, c, b, row)
 }
 
 MOALIGN_CPU_CLONES void accumulate_outer(float* d, int64_t K, int64_t r, const float* c, const float* a, int64_t n) {

@@ -24,6 +24,9 @@ void project_rows(const float* a, int64_t n, int64_t K, const float* b, int64_t 
 // mask (n, K) or null (all ones).
 void add_low_rank(float* y, int64_t n, int64_t K, const float* c, int64_t r, const float* b, const float* mask);
 
+// y (n, K) = row + c b:  y[t, i] = row[i] + Σ_j c[t, j] b[j, i],  row (K); y is only written.
+void set_low_rank(float* y, int64_t n, int64_t K, const float* c, int64_t r, const float* b, const float* row);
+
 // d (r, padded(K)) += cᵀ a:  d[j, i] += Σ_t c[t, j] a[t, i],  c (n, r), a (n, K); d's padding
 // columns stay as they were.
 void accumulate_outer(float* d, int64_t K, int64_t r, const float* c, const float* a, int64_t n);

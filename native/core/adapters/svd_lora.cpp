@@ -107,19 +107,21 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     const at::Tensor xb = x.reshape({-1, in});                            // (N, in)
     const int64_t N = xb.size(0);
     const at::Tensor w = conv1d ? weight : weight.t();                    // (in, out)
-    at::Tensor y = bias ? at::addmm(*bias, xb, w) : at::mm(xb, w);      // (N, out)   frozen path
     const at::Tensor E = diagonal_of(sigma, s, lambda).mul_(c);            // (R, r)     E = c D
     // Dropout acts on the adapter's input only: x̃ = x ⊙ keep, keep (N, in) = mask / (1 - p).
     const at::Tensor keep_b = keep ? keep->reshape({-1, in}).contiguous() : at::Tensor();  // (N, in) or undefined
     const at::Tensor xa = adapter_input(xb, keep_b, u.scalar_type());   // (N, in)   x̃
     // float32 on the CPU: the rank-r products in own kernels, h kept as (N, r) (svd_lora_cpu.h).
-    const bool cpu_kernels = svd_lora_cpu_supported(xb, y, u, v);
-    at::Tensor h, gT, vt, ut;  // h: (N, r) from the kernels, else h^T (P, r, nc); gT (P, r, nc) or undefined
+    const bool cpu_kernels = svd_lora_cpu_supported(xb, weight, bias ? *bias : at::Tensor(), u, v);
+    at::Tensor y, h, gT, vt, ut;  // h: (N, r) from the kernels, else h^T (P, r, nc); gT (P, r, nc) or undefined
     if (cpu_kernels) {
       vt = kernel_factor(v);                                             // (r, padded(in))
       ut = kernel_factor(u);                                             // (r, padded(out))
-      h = svd_lora_cpu_forward(y, xa.contiguous(), E, vt, ut);          // y += g U^T
+      SvdLoraCpuForward f = svd_lora_cpu_forward(xb, w, bias ? *bias : at::Tensor(), xa.contiguous(), E, vt, ut);
+      y = std::move(f.y);
+      h = std::move(f.h);
     } else {
+      y = bias ? at::addmm(*bias, xb, w) : at::mm(xb, w);               // (N, out)   frozen path
       const int64_t P = token_chunks(x, N, lambda.size(0)), nc = N / P;
       h = at::bmm(v.t().expand({P, r, in}), xa.view({P, nc, in}).transpose(1, 2));  // (P, r, nc)   h^T = V^T x̃^T
 #ifdef MOALIGN_WITH_CUDA

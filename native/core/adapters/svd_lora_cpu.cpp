@@ -55,9 +55,9 @@ at::Tensor factor_gradient(const at::Tensor& parts, int64_t K) { return parts[0]
 
 }  // namespace
 
-bool svd_lora_cpu_supported(const at::Tensor& x, const at::Tensor& y, const at::Tensor& u, const at::Tensor& v) {
-  for (const at::Tensor* t : {&x, &y, &u, &v})
-    if (!t->is_cpu() || t->scalar_type() != at::kFloat) return false;
+bool svd_lora_cpu_supported(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& u, const at::Tensor& v) {
+  for (const at::Tensor* t : {&x, &weight, &bias, &u, &v})
+    if (t->defined() && (!t->is_cpu() || t->scalar_type() != at::kFloat)) return false;
   return u.size(1) >= 1 && u.size(1) <= low_rank::kMaxRank;
 }
 
@@ -68,21 +68,29 @@ at::Tensor kernel_factor(const at::Tensor& f) {
   return ft;
 }
 
-at::Tensor svd_lora_cpu_forward(at::Tensor& y, const at::Tensor& xa, const at::Tensor& E, const at::Tensor& vt, const at::Tensor& ut) {
-  const int64_t N = xa.size(0), in = xa.size(1), out = y.size(1), r = vt.size(0), R = E.size(0);
-  at::Tensor h = at::empty({N, r}, xa.options());  // (N, r)
+SvdLoraCpuForward svd_lora_cpu_forward(const at::Tensor& xb, const at::Tensor& w, const at::Tensor& bias, const at::Tensor& xa, const at::Tensor& E,
+                                       const at::Tensor& vt, const at::Tensor& ut) {
+  const int64_t N = xa.size(0), in = xa.size(1), out = w.size(1), r = vt.size(0), R = E.size(0);
+  at::Tensor y = at::empty({N, out}, xa.options());  // (N, out)
+  at::Tensor h = at::empty({N, r}, xa.options());    // (N, r)
+  const at::Tensor b = bias.defined() ? bias.contiguous() : at::zeros({out}, xa.options());  // (out)
   const float *x_p = xa.const_data_ptr<float>(), *E_p = E.const_data_ptr<float>(), *vt_p = vt.const_data_ptr<float>(), *ut_p = ut.const_data_ptr<float>();
+  const float* b_p = b.const_data_ptr<float>();
   float *y_p = y.mutable_data_ptr<float>(), *h_p = h.mutable_data_ptr<float>();
+  // The adapter's term and the bias first, then the frozen product added by BLAS (beta 1): y is
+  // written once and read once less than with the product first (BLAS writes y, the kernel reads
+  // it back to add; with a bias, ATen's addmm also copies the bias in first).
   TokenChunks(N).run([&](int64_t, int64_t begin, int64_t end) {
     float g[kBlockTokens * low_rank::kMaxRank];  // (nb, r)
     for (int64_t t0 = begin; t0 < end; t0 += kBlockTokens) {
       const int64_t nb = std::min(kBlockTokens, end - t0);
       low_rank::project_rows(x_p + t0 * in, nb, in, vt_p, r, h_p + t0 * r);  // h = x̃ V
       scale_by_row(h_p + t0 * r, nb, r, E_p, N / R, t0, g);                 // g = h ⊙ E
-      low_rank::add_low_rank(y_p + t0 * out, nb, out, g, r, ut_p, nullptr);  // y += g U^T
+      low_rank::set_low_rank(y_p + t0 * out, nb, out, g, r, ut_p, b_p);     // y = b + g U^T
     }
   });
-  return h;
+  y.addmm_(xb, w);  // y += x W0^T
+  return {y, h};
 }
 
 SvdLoraCpuGradients svd_lora_cpu_backward(const at::Tensor& G, const at::Tensor& xa, const at::Tensor& h, const at::Tensor& E, const at::Tensor& vt,

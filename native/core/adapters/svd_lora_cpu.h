@@ -10,16 +10,22 @@
 
 namespace moalign::adapters {
 
-// Whether the kernels take this layer: x, the base output y and U, V float32 on the CPU, rank r
-// at most low_rank::kMaxRank. Otherwise the layer runs on libtorch's products.
-bool svd_lora_cpu_supported(const at::Tensor& x, const at::Tensor& y, const at::Tensor& u, const at::Tensor& v);
+// Whether the kernels take this layer: x, the frozen weight (and bias) and U, V float32 on the
+// CPU, rank r at most low_rank::kMaxRank. Otherwise the layer runs on libtorch's products.
+bool svd_lora_cpu_supported(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& u, const at::Tensor& v);
 
 // A factor F (K, r) as the kernels take it: Fᵀ (r, padded(K)), zeros past K.
 at::Tensor kernel_factor(const at::Tensor& f);
 
-// y (N, out) += g Uᵀ in place; returns h (N, r). xa = x̃ (N, in) contiguous, E (R, r),
-// vt and ut: V and U as kernel_factor gives them.
-at::Tensor svd_lora_cpu_forward(at::Tensor& y, const at::Tensor& xa, const at::Tensor& E, const at::Tensor& vt, const at::Tensor& ut);
+struct SvdLoraCpuForward {
+  at::Tensor y;  // (N, out) = x W0ᵀ + b + g Uᵀ
+  at::Tensor h;  // (N, r) = x̃ V, kept for backward
+};
+
+// xb (N, in) the input, w (in, out) the frozen weight as a right factor, bias (out) or undefined;
+// xa = x̃ (N, in) contiguous, E (R, r), vt and ut: V and U as kernel_factor gives them.
+SvdLoraCpuForward svd_lora_cpu_forward(const at::Tensor& xb, const at::Tensor& w, const at::Tensor& bias, const at::Tensor& xa, const at::Tensor& E,
+                                       const at::Tensor& vt, const at::Tensor& ut);
 
 // The adapter's gradients; each is undefined unless asked for.
 struct SvdLoraCpuGradients {
