@@ -50,8 +50,17 @@ void sum_into_first(T* parts, int64_t P, int64_t size) {
     for (int64_t i = 0; i < size; ++i) parts[i] += parts[c * size + i];
 }
 
-// The (r, padded(K)) sum of the first chunk as the (K, r) gradient of the factor.
-at::Tensor factor_gradient(const at::Tensor& parts, int64_t K) { return parts[0].narrow(1, 0, K).t().contiguous(); }
+// The (r, padded(K)) sum of the first chunk as the (K, r) gradient of the factor: a loop, not
+// narrow + t + contiguous (each small ATen call costs microseconds, a few percent of the layer at
+// d256).
+at::Tensor factor_gradient(const float* sum, int64_t K, int64_t r, const at::TensorOptions& options) {
+  at::Tensor grad = at::empty({K, r}, options);  // (K, r)
+  float* g = grad.mutable_data_ptr<float>();
+  const int64_t ldk = low_rank::padded(K);
+  for (int64_t i = 0; i < K; ++i)
+    for (int64_t j = 0; j < r; ++j) g[i * r + j] = sum[j * ldk + i];
+  return grad;
+}
 
 }  // namespace
 
@@ -62,9 +71,15 @@ bool svd_lora_cpu_supported(const at::Tensor& x, const at::Tensor& weight, const
 }
 
 at::Tensor kernel_factor(const at::Tensor& f) {
-  const int64_t K = f.size(0), r = f.size(1);
-  at::Tensor ft = at::zeros({r, low_rank::padded(K)}, f.options().requires_grad(false));  // (r, padded(K))
-  ft.narrow(1, 0, K).copy_(f.detach().t());
+  const int64_t K = f.size(0), r = f.size(1), ldk = low_rank::padded(K);
+  const at::Tensor fc = f.detach().contiguous();  // (K, r)
+  at::Tensor ft = at::empty({r, ldk}, fc.options());  // (r, padded(K))
+  const float* src = fc.const_data_ptr<float>();
+  float* dst = ft.mutable_data_ptr<float>();
+  for (int64_t j = 0; j < r; ++j) {
+    for (int64_t i = 0; i < K; ++i) dst[j * ldk + i] = src[i * r + j];
+    std::fill(dst + j * ldk + K, dst + (j + 1) * ldk, 0.0f);
+  }
   return ft;
 }
 
@@ -137,11 +152,11 @@ SvdLoraCpuGradients svd_lora_cpu_backward(const at::Tensor& G, const at::Tensor&
   SvdLoraCpuGradients grads;
   if (want_du) {
     sum_into_first(du_p, P, r * ldo);
-    grads.du = factor_gradient(du_parts, out);
+    grads.du = factor_gradient(du_p, out, r, f32);
   }
   if (want_dv) {
     sum_into_first(dv_p, P, r * ldi);
-    grads.dv = factor_gradient(dv_parts, in);
+    grads.dv = factor_gradient(dv_p, in, r, f32);
   }
   if (want_dE) {
     sum_into_first(dE_parts.data(), P, R * r);
