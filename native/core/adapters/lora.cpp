@@ -21,9 +21,9 @@ Lora::Lora(at::Tensor a, at::Tensor b, double alpha)
 
 at::Tensor Lora::forward(const at::Tensor& x, const FrozenProjection& base) const {
   // LoRA is SVD-LoRA's fused layer with U = B, V = A^T, the diagonal fixed at 1 and no preference
-  // slots: y = x W0^T + b + scaling (x A^T) B^T. The fused layer runs every skinny product in
-  // the orientation MKL is fast at (rank rows, several times faster than rank columns; see
-  // svd_lora.cpp) and adds the adapter's output and input gradient into the base's in place.
+  // slots: y = x W0^T + b + scaling (x A^T) B^T. The fused layer runs the skinny products in its
+  // own kernels for float32 on the CPU (rank up to 16), elsewhere in the orientation MKL is fast
+  // at (see svd_lora.cpp), and adds the adapter's output and input gradient into the base's.
   return svd_lora_apply(x, base, b_, a_.t(), unit_diagonal_, zero_scale_, no_preference_, scaling_);
 }
 
