@@ -21,6 +21,8 @@
 #include <ATen/ops/triu.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/ones.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -355,6 +357,16 @@ void svd_lora_float32_kernels() {
     ++cases;
   }
   std::printf("float32 SVD-LoRA against float64: %d cases, worst relative error %.1e\n", cases, worst);
+  // A gradient of the gradient: the kernels' gradients carry no graph, so it is refused by name.
+  {
+    const int64_t in = 9, out = 6, k = 2, m = 1;
+    const at::Tensor x = randn({1, 20, in}, g, at::kFloat).requires_grad_(true), w = randn({out, in}, g, at::kFloat);
+    const at::Tensor u = randn({out, k + m}, g, at::kFloat).requires_grad_(true), v = randn({in, k + m}, g, at::kFloat).requires_grad_(true);
+    const at::Tensor y = adapters::svd_lora_apply(x, adapters::FrozenProjection{w, at::Tensor(), false}, u, v, randn({k}, g, at::kFloat),
+                                                  randn({1}, g, at::kFloat), at::ones({1, m}), 2.0);
+    const std::string msg = expect_throw<std::exception>([&] { torch::autograd::grad({y.sum()}, {u}, {}, std::nullopt, /*create_graph=*/true); });
+    CHECK(msg.find("create_graph") != std::string::npos);
+  }
   at::set_num_threads(threads);
 }
 

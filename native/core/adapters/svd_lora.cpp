@@ -159,8 +159,12 @@ struct SvdLoraFunction : public torch::autograd::Function<SvdLoraFunction> {
     // The frozen path's input gradient first: a big product that uses every thread on its own.
     if (ctx->needs_input_grad(0)) dx = at::mm(Gb, conv1d ? weight.t() : weight);  // (N, in)   G W0
     if (ctx->saved_data["cpu_kernels"].toBool()) {
+      // The kernels' gradients are plain values, with no graph of their own to differentiate.
+      if (at::GradMode::is_enabled())
+        throw InvalidArgument("SVD-LoRA: a gradient of the gradient (create_graph) is not available for float32 on the CPU; use float64");
+      const at::Tensor &vt = saved[9], &ut = saved[10];  // V and U as the kernels take them
       const at::Tensor xa = ctx->needs_input_grad(3) ? adapter_input(x.reshape({N, in}), keep, u.scalar_type()).contiguous() : at::Tensor();
-      const SvdLoraCpuGradients g = svd_lora_cpu_backward(Gb.contiguous(), xa, h, E, saved[9], saved[10], dx, keep, ctx->needs_input_grad(2),
+      const SvdLoraCpuGradients g = svd_lora_cpu_backward(Gb.contiguous(), xa, h, E, vt, ut, dx, keep, ctx->needs_input_grad(2),
                                                           ctx->needs_input_grad(3), want_dE);
       du = g.du;
       dv = g.dv;

@@ -22,7 +22,7 @@ constexpr int64_t kBlockTokens = 64;
 // The tokens [N c / P, N (c + 1) / P) of chunk c of P: one chunk per intra-op thread.
 struct TokenChunks {
   int64_t N, P;
-  explicit TokenChunks(int64_t n) : N(n), P(std::clamp<int64_t>(std::min<int64_t>(at::get_num_threads(), n / kMinChunkTokens), 1, n > 0 ? n : 1)) {}
+  explicit TokenChunks(int64_t n) : N(n), P(std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / kMinChunkTokens))) {}
   int64_t begin(int64_t c) const { return N * c / P; }
   int64_t end(int64_t c) const { return N * (c + 1) / P; }
   // fn(c, begin, end) for every chunk, one per thread
@@ -50,9 +50,8 @@ void sum_into_first(T* parts, int64_t P, int64_t size) {
     for (int64_t i = 0; i < size; ++i) parts[i] += parts[c * size + i];
 }
 
-// The (r, padded(K)) sum of the first chunk as the (K, r) gradient of the factor: a loop, not
-// narrow + t + contiguous (each small ATen call costs microseconds, a few percent of the layer at
-// d256).
+// The (r, padded(K)) sum of the first chunk as the (K, r) gradient of the factor: one loop, not
+// narrow + t + contiguous (each small ATen call costs a few microseconds, per layer and call).
 at::Tensor factor_gradient(const float* sum, int64_t K, int64_t r, const at::TensorOptions& options) {
   at::Tensor grad = at::empty({K, r}, options);  // (K, r)
   float* g = grad.mutable_data_ptr<float>();
