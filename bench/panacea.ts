@@ -372,7 +372,7 @@ async function main(): Promise<void> {
     const checks = results.map(frozenCheck);
     const py = results[0].py;
     const notes = [
-      `one GPT-2 block (pre-LayerNorm attention + MLP, GELU tanh, causal SDPA), float32, ${device}; same weights (random, seed ${SEED}, saved by transformers), the same input x and upstream gradient on both sides`,
+      `one GPT-2 block (pre-LayerNorm attention + MLP, GELU tanh, causal attention: moalign's own kernel for float32 on the CPU, ATen's SDPA otherwise; transformers' SDPA), float32, ${device}; same weights (random, seed ${SEED}, saved by transformers), the same input x and upstream gradient on both sides`,
       `one call: out = block(x), x requiring grad, out.backward(grad) with a fixed dense grad, gradients dropped; median ms per call over ${repeats} samples of ${results.map((r) => `${r.ours.iterations} (${r.size.name})`).join(', ')} calls, after ${WARMUP} warm-up calls; each side's variants take turns within every repeat`,
       `SVD-LoRA: k ${SVD.k}, m ${SVD.m} (r ${SVD.k + SVD.m}), alpha ${SVD.alpha}, on attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, after ${TRAIN_STEPS} training steps (all of U, V, σ, s non-zero); one λ = (${LAMBDA.join(', ')}), or one λ per row from (0, 1) to (1, 0)`,
       `peft LoRA: r ${LORA.rank}, alpha ${LORA.alpha}, on ${TARGETS.join(', ')} (all four projections), dropout 0, fan_in_fan_out, lora_B non-zero (init_lora_weights=False)`,

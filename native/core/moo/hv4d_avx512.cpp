@@ -29,7 +29,8 @@
 // (rare: 0 of 100,000 points of the bench's fronts, ≈0.1% at n = 254); past a work budget the
 // kernel gives up and hv4d runs HV4D+ (see kWideWorkPerPointSquared).
 //
-// On a 100-point front ≈2× faster than HV4D+ (and ≈2.7× at n = 1,000: S stays small on fronts).
+// Measured against HV4D+ on this project's machine (Zen 4, 1 thread): 1,000 fronts of 100 points
+// 29.5 → 11.6 ms, one front of 1,000 points 0.70 → 0.28 ms (S stays small on fronts).
 #include "hv4d_avx512.h"
 
 #include "descending_order.h"
