@@ -39,10 +39,10 @@ MOALIGN_LANES f32x16 load_lanes(const float* p) {
 }
 MOALIGN_LANES void store_lanes(float* p, const f32x16& v) { std::memcpy(p, &v, sizeof v); }
 
-// The first n <= 16 floats from p, the other lanes 0; and the first n lanes of v stored to p.
+// The first n <= 16 floats from p, the other lanes `fill`; and the first n lanes of v stored to p.
 // For the tail of a row: nothing past p + n is read or written.
-MOALIGN_LANES f32x16 load_first(const float* p, int64_t n) {
-  f32x16 v = splat(0.0f);
+MOALIGN_LANES f32x16 load_first(const float* p, int64_t n, float fill = 0.0f) {
+  f32x16 v = splat(fill);
   std::memcpy(&v, p, static_cast<std::size_t>(n) * sizeof(float));
   return v;
 }

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -50,13 +49,6 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   sgemm_(&ta, &tb, &M, &N, &K, &alpha, b, &LA, a, &LB, &beta, c, &LC);
 }
 
-// The first `n` floats of p as lanes, `fill` beyond them.
-MOALIGN_LANES f32x16 load_part(const float* p, int64_t n, float fill) {
-  f32x16 v = splat(fill);
-  std::memcpy(&v, p, static_cast<std::size_t>(n) * sizeof(float));
-  return v;
-}
-
 MOALIGN_LANES float lane_max(const f32x16& v) {
   float m = v[0];
   for (int i = 1; i < kLanes; ++i) m = std::max(m, v[i]);
@@ -75,34 +67,28 @@ MOALIGN_CPU_CLONES void softmax_row(float* row, int64_t n, int64_t end) {
   int64_t j = 0;
   f32x16 mv = splat(-inf);
   for (; j + kLanes <= n; j += kLanes) {
-    f32x16 v;
-    std::memcpy(&v, row + j, sizeof v);
+    const f32x16 v = load_lanes(row + j);
     mv = v > mv ? v : mv;
   }
   if (j < n) {
-    const f32x16 v = load_part(row + j, n - j, -inf);
+    const f32x16 v = load_first(row + j, n - j, -inf);
     mv = v > mv ? v : mv;
   }
   const f32x16 m = splat(lane_max(mv));
   f32x16 sv = splat(0.0f), e;
   for (j = 0; j + kLanes <= n; j += kLanes) {
-    std::memcpy(&e, row + j, sizeof e);
-    e = exp_clamped(e - m);
+    e = exp_clamped(load_lanes(row + j) - m);
     sv += e;
-    std::memcpy(row + j, &e, sizeof e);
+    store_lanes(row + j, e);
   }
   if (j < n) {
-    e = exp_clamped(load_part(row + j, n - j, -inf) - m);
+    e = exp_clamped(load_first(row + j, n - j, -inf) - m);
     for (int64_t i = n - j; i < kLanes; ++i) e[i] = 0;  // lanes past the row add nothing
     sv += e;
-    std::memcpy(row + j, &e, static_cast<std::size_t>(n - j) * sizeof(float));
+    store_first(row + j, e, n - j);
   }
   const f32x16 inv = splat(1.0f / lane_sum(sv));
-  for (j = 0; j + kLanes <= n; j += kLanes) {
-    std::memcpy(&e, row + j, sizeof e);
-    e *= inv;
-    std::memcpy(row + j, &e, sizeof e);
-  }
+  for (j = 0; j + kLanes <= n; j += kLanes) store_lanes(row + j, load_lanes(row + j) * inv);
   for (; j < n; ++j) row[j] *= inv[0];
   std::fill(row + n, row + end, 0.0f);
 }
@@ -110,21 +96,12 @@ MOALIGN_CPU_CLONES void softmax_row(float* row, int64_t n, int64_t end) {
 // The softmax's backward over one row, in place: dp[j] <- p[j] (dp[j] - sum_i p[i] dp[i]), j < n.
 // Entries with p = 0 (keys after the query) come out 0.
 MOALIGN_CPU_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n) {
-  f32x16 a, g, dot = splat(0.0f);
+  f32x16 dot = splat(0.0f);
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    std::memcpy(&a, p + j, sizeof a);
-    std::memcpy(&g, dp + j, sizeof g);
-    dot += a * g;
-  }
-  if (j < n) dot += load_part(p + j, n - j, 0) * load_part(dp + j, n - j, 0);
+  for (; j + kLanes <= n; j += kLanes) dot += load_lanes(p + j) * load_lanes(dp + j);
+  if (j < n) dot += load_first(p + j, n - j) * load_first(dp + j, n - j);
   const f32x16 d = splat(lane_sum(dot));
-  for (j = 0; j + kLanes <= n; j += kLanes) {
-    std::memcpy(&a, p + j, sizeof a);
-    std::memcpy(&g, dp + j, sizeof g);
-    g = a * (g - d);
-    std::memcpy(dp + j, &g, sizeof g);
-  }
+  for (j = 0; j + kLanes <= n; j += kLanes) store_lanes(dp + j, load_lanes(p + j) * (load_lanes(dp + j) - d));
   for (; j < n; ++j) dp[j] = p[j] * (dp[j] - d[0]);
 }
 

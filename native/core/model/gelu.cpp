@@ -8,7 +8,6 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "core/float_lanes.h"
 
@@ -39,34 +38,14 @@ MOALIGN_LANES f32x16 gelu_grad_lanes(const f32x16& x, const f32x16& g) {
 // through a zero-padded vector. One copy per instruction set (float_lanes.h).
 MOALIGN_CPU_CLONES void gelu_forward_run(const float* x, float* y, int64_t n) {
   int64_t i = 0;
-  f32x16 v, out;
-  for (; i + kLanes <= n; i += kLanes) {
-    std::memcpy(&v, x + i, sizeof v);
-    out = gelu_lanes(v);
-    std::memcpy(y + i, &out, sizeof out);
-  }
-  if (i == n) return;
-  v = splat(0.0f);
-  std::memcpy(&v, x + i, static_cast<std::size_t>(n - i) * sizeof(float));
-  out = gelu_lanes(v);
-  std::memcpy(y + i, &out, static_cast<std::size_t>(n - i) * sizeof(float));
+  for (; i + kLanes <= n; i += kLanes) store_lanes(y + i, gelu_lanes(load_lanes(x + i)));
+  if (i < n) store_first(y + i, gelu_lanes(load_first(x + i, n - i)), n - i);
 }
 
 MOALIGN_CPU_CLONES void gelu_backward_run(const float* x, const float* g, float* dx, int64_t n) {
   int64_t i = 0;
-  f32x16 v, w, out;
-  for (; i + kLanes <= n; i += kLanes) {
-    std::memcpy(&v, x + i, sizeof v);
-    std::memcpy(&w, g + i, sizeof w);
-    out = gelu_grad_lanes(v, w);
-    std::memcpy(dx + i, &out, sizeof out);
-  }
-  if (i == n) return;
-  v = w = splat(0.0f);
-  std::memcpy(&v, x + i, static_cast<std::size_t>(n - i) * sizeof(float));
-  std::memcpy(&w, g + i, static_cast<std::size_t>(n - i) * sizeof(float));
-  out = gelu_grad_lanes(v, w);
-  std::memcpy(dx + i, &out, static_cast<std::size_t>(n - i) * sizeof(float));
+  for (; i + kLanes <= n; i += kLanes) store_lanes(dx + i, gelu_grad_lanes(load_lanes(x + i), load_lanes(g + i)));
+  if (i < n) store_first(dx + i, gelu_grad_lanes(load_first(x + i, n - i), load_first(g + i, n - i)), n - i);
 }
 
 // Chunks of this many elements per task (ATen's grain size for element-wise kernels).
