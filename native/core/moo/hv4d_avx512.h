@@ -7,7 +7,7 @@
 
 namespace moalign::moo {
 
-// Up to here the kernel is faster on fronts (≈2× at 100 points, ≈2.7× at 1,000). Its pass over
+// Up to here the kernel is faster on fronts (≈2.5× at 100 and at 1,000 points). Its pass over
 // the seen points per point is O(n) vector work whatever the set, so larger sets keep HV4D+.
 inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
 
