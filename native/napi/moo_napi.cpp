@@ -145,7 +145,9 @@ Napi::Value hypervolume_batch_js(const Napi::CallbackInfo& info) {
     batch.fronts = offsets_length - 1;
     batch.ref_per_front = info[4].ToBoolean();
     batch.ref = ref_arg(info[3], batch.ref_per_front ? batch.fronts * batch.m : batch.m, "ref");
-    moo::check_batch(batch);  // on the JS thread: bad input rejects before any work is queued
+    // On the JS thread: a bad layout rejects before any work is queued. The values are checked
+    // by the batch's threads, front by front (no serial pass over all of them first).
+    moo::check_batch_layout(batch);
     moo::MinimiseMask mask = mask_arg(info[5]);
     moo::check_mask(mask, batch.m);
     const std::string tensor_device = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "";

@@ -213,6 +213,20 @@ describe('bad input', () => {
     await expect(attempt(() => hypervolumeBatch({ points: bad, offsets: [0, 3, 6, 10], m: 2 }, { ref: [0, 0] }))).rejects.toThrow(/front 2[\s\S]*row (1|7), column 0/);
   });
 
+  it('of several bad fronts, the first is named, whichever thread meets one first', async () => {
+    // The batch's threads check each front as they take it and stop at the first bad one they
+    // meet; the error must still name the lowest bad front. With 2 threads the fronts go out in
+    // chunks of 2,000 / 32 = 62: front 310 opens a chunk and 309 closes the one before, so the
+    // thread that takes 310 usually meets its bad front first.
+    const fronts = 2000, size = 5;
+    const flat = new Float64Array(fronts * size * 3).map((_, i) => 1 + ((i * 7919) % 101) / 101);
+    for (const [front, row, column, value] of [[310, 0, 1, Infinity], [309, 4, 2, NaN], [1999, 0, 0, NaN]] as const) flat[((front * size + row) * 3) + column] = value;
+    const offsets = Int32Array.from({ length: fronts + 1 }, (_, b) => b * size);
+    for (let trial = 0; trial < 5; trial++) {
+      await expect(attempt(() => hypervolumeBatch({ points: flat, offsets, m: 3 }, { ref: [0, 0, 0] }))).rejects.toThrow(/front 309[\s\S]*row 4, column 2 is NaN/);
+    }
+  });
+
   it("onOutside: 'error' rejects when a front has a point on or below its ref", async () => {
     await expect(attempt(() => hypervolumeBatch([[[1, 1]], [[1, 2], [0, 3]]], { ref: [0, 0], onOutside: 'error' }))).rejects.toThrow();
     const ok = await hypervolumeBatch([[[1, 1]], [[1, 2], [2, 1]]], { ref: [0, 0], onOutside: 'error' });

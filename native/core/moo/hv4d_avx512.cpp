@@ -25,7 +25,7 @@
 // an earlier step weakly dominating a later point in (x, y) would weakly dominate it in 3-D,
 // which S excludes. So an insertion only removes the steps the new point covers and places it.
 // The staircase lives in one register of 8 lanes while it has at most 7 steps (lanes past the
-// steps hold the sentinel (+inf, 0)), in two registers up to 15 steps, and in arrays beyond
+// steps hold the sentinel (px, 0)), in two registers up to 15 steps, and in arrays beyond
 // (rare: 0 of 100,000 points of the bench's fronts, ≈0.1% at n = 254); past a work budget the
 // kernel gives up and hv4d runs HV4D+ (see kWideWorkPerPointSquared).
 //
@@ -40,7 +40,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 // GCC 12 warns that the plain intrinsics' undefined pass-through operand "may be used
@@ -57,7 +56,6 @@ namespace {
 
 #define MOALIGN_AVX512 __attribute__((target("avx512f,avx512vl,popcnt,bmi"), always_inline)) inline
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::uint32_t kInteriorEvent = 1u << 31;  // in Scratch::events
 
 // The give-up rule: staircases past 15 steps cost O(steps) an operation, which sets built for it
@@ -88,18 +86,18 @@ MOALIGN_AVX512 __mmask8 first_lanes(std::size_t count) {
 
 MOALIGN_AVX512 unsigned popcount(unsigned mask) { return static_cast<unsigned>(_mm_popcnt_u32(mask)); }
 
-// Per lane: (the part of (left, x] within [mx, px]) x (py - max(y, my))^+, the area of
-// [mx, px] x [my, py] above one step of a staircase.
-MOALIGN_AVX512 __m512d step_areas(__m512d x, __m512d left, __m512d y, __m512d px, __m512d py, __m512d mx, __m512d my) {
-  const __m512d zero = _mm512_setzero_pd();
-  const __m512d width = _mm512_max_pd(_mm512_sub_pd(_mm512_min_pd(x, px), _mm512_max_pd(left, mx)), zero);
-  return _mm512_mul_pd(width, _mm512_max_pd(_mm512_sub_pd(py, _mm512_max_pd(y, my)), zero));
+// Per lane: (the part of (left, x] right of mx) x (py - max(y, my)), the area of [mx, px] x
+// [my, py] above one step of a staircase. No clamp at px or py: every lane has x <= px (steps are
+// inside p's box, the other lanes hold px), and y and my are below py.
+MOALIGN_AVX512 __m512d step_areas(__m512d x, __m512d left, __m512d y, __m512d py, __m512d mx, __m512d my) {
+  const __m512d width = _mm512_max_pd(_mm512_sub_pd(x, _mm512_max_pd(left, mx)), _mm512_setzero_pd());
+  return _mm512_mul_pd(width, _mm512_sub_pd(py, _mm512_max_pd(y, my)));
 }
 
 // Arrays past 15 steps: the same insertion and area, a step at a time. `work` counts the steps
 // visited, for the kernel's give-up rule.
 struct WideStaircase {
-  std::vector<double> x, y;  // x ascending, y descending; x[m] = +inf, y[m] = 0
+  std::vector<double> x, y;  // x ascending, y descending; x[m] = px, y[m] = 0 (the lanes past the steps)
   std::size_t m = 0;
   std::size_t work = 0;
 
@@ -130,16 +128,19 @@ struct WideStaircase {
 };
 
 // The staircase of interior points in registers: steps in lanes 0..m-1 of (x0, x1) and (y0, y1),
-// x ascending and y descending, the other lanes (+inf, 0).
+// x ascending and y descending, the other lanes (px, 0): the first of them is the strip right of
+// the last step, the others have no width.
 struct Staircase {
   __m512d x0, x1, y0, y1;
+  __m512d right;  // px in every lane: the x of the lanes past the steps
   std::size_t m;
   bool two_registers;  // x1, y1 hold steps (m > 7 at some point)
   bool in_arrays;      // m > 15 at some point: `wide` holds the steps
   WideStaircase* wide;
 
-  MOALIGN_AVX512 void clear(WideStaircase* arrays) {
-    x0 = x1 = _mm512_set1_pd(kInf);
+  MOALIGN_AVX512 void clear(WideStaircase* arrays, __m512d px) {
+    right = px;
+    x0 = x1 = right;
     y0 = y1 = _mm512_setzero_pd();
     m = 0;
     two_registers = in_arrays = false;
@@ -171,7 +172,7 @@ struct Staircase {
         const __mmask8 past_lo = static_cast<__mmask8>(from_lo << 1);
         const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
         const __m512i from = _mm512_mask_add_epi64(lane, past_lo, lane, _mm512_set1_epi64(static_cast<long long>(hi) - lo - 1));
-        x0 = _mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from, _mm512_set1_pd(kInf)), from_lo & ~past_lo, vx);
+        x0 = _mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from, right), from_lo & ~past_lo, vx);
         y0 = _mm512_mask_mov_pd(_mm512_permutex2var_pd(y0, from, _mm512_setzero_pd()), from_lo & ~past_lo, vy);
         m = m_new;
         return;
@@ -202,9 +203,9 @@ struct Staircase {
     const __m512i sixteen = _mm512_set1_epi64(16);
     const __mmask8 past0 = _mm512_cmp_epi64_mask(from0, sixteen, _MM_CMPINT_GE), past1 = _mm512_cmp_epi64_mask(from1, sixteen, _MM_CMPINT_GE);
     const __mmask8 new0 = _mm512_cmp_epi64_mask(lane0, at, _MM_CMPINT_EQ), new1 = _mm512_cmp_epi64_mask(lane1, at, _MM_CMPINT_EQ);
-    const __m512d inf = _mm512_set1_pd(kInf), zero = _mm512_setzero_pd();
-    const __m512d nx0 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from0, x1), past0, inf), new0, vx);
-    const __m512d nx1 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from1, x1), past1, inf), new1, vx);
+    const __m512d zero = _mm512_setzero_pd();
+    const __m512d nx0 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from0, x1), past0, right), new0, vx);
+    const __m512d nx1 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(x0, from1, x1), past1, right), new1, vx);
     const __m512d ny0 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(y0, from0, y1), past0, zero), new0, vy);
     const __m512d ny1 = _mm512_mask_mov_pd(_mm512_mask_mov_pd(_mm512_permutex2var_pd(y0, from1, y1), past1, zero), new1, vy);
     x0 = nx0;
@@ -214,14 +215,14 @@ struct Staircase {
     m = m_new;
   }
 
-  // The area of [mx, px] x [my, py] above the staircase.
-  MOALIGN_AVX512 double uncovered(double px, double py, double mx, double my) const {
-    if (in_arrays) return wide->uncovered(px, py, mx, my);
-    const __m512d vpx = _mm512_set1_pd(px), vpy = _mm512_set1_pd(py), vmx = _mm512_set1_pd(mx), vmy = _mm512_set1_pd(my);
+  // The area of [mx, px] x [my, py] above the staircase, spread over the lanes (their sum).
+  MOALIGN_AVX512 __m512d uncovered(double px, double py, double mx, double my) const {
+    if (in_arrays) return _mm512_maskz_mov_pd(1, _mm512_set1_pd(wide->uncovered(px, py, mx, my)));
+    const __m512d vpy = _mm512_set1_pd(py), vmx = _mm512_set1_pd(mx), vmy = _mm512_set1_pd(my);
     const __m512d zero = _mm512_setzero_pd();
-    __m512d sum = step_areas(x0, shift_in(x0, zero), y0, vpx, vpy, vmx, vmy);
-    if (two_registers) sum = _mm512_add_pd(sum, step_areas(x1, shift_in(x1, x0), y1, vpx, vpy, vmx, vmy));
-    return _mm512_reduce_add_pd(sum);
+    __m512d sum = step_areas(x0, shift_in(x0, zero), y0, vpy, vmx, vmy);
+    if (two_registers) sum = _mm512_add_pd(sum, step_areas(x1, shift_in(x1, x0), y1, vpy, vmx, vmy));
+    return sum;
   }
 };
 
@@ -332,7 +333,7 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   }
   double mx = _mm512_cvtsd_f64(mx_pz), my = _mm512_cvtsd_f64(my_pz);
   Staircase stairs;
-  stairs.clear(&s.wide);
+  stairs.clear(&s.wide, vpx);
   {
     const __m512d vmx = mx_pz, vmy = my_pz;
     std::size_t kept = 0;
@@ -346,12 +347,14 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
     if (kept != 0) stairs.first_step(s.tx[0], s.ty[0]);
     for (std::size_t j = 1; j < kept; ++j) stairs.insert(s.tx[j], s.ty[j]);
   }
-  // Down z from pz through the events to the first full cover.
-  double area = stairs.uncovered(px, py, mx, my), volume = 0, last_z = pz;
+  // Down z from pz through the events to the first full cover. The areas stay in lanes (one
+  // per step) and are summed once at the end: a horizontal sum per event sat on the chain.
+  __m512d area = stairs.uncovered(px, py, mx, my), volume_lanes = _mm512_setzero_pd();
+  double last_z = pz;
   for (std::size_t e = 0; e < ne; ++e) {
     const std::uint32_t code = events[e];
     const std::size_t i = code & ~kInteriorEvent;
-    volume += area * (last_z - sz[i]);
+    volume_lanes = _mm512_fmadd_pd(area, _mm512_set1_pd(last_z - sz[i]), volume_lanes);
     last_z = sz[i];
     if (code & kInteriorEvent) {
       if (stairs.m == 0)  // no step at pz (T had no open interior point): the cheap first step
@@ -363,7 +366,8 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
     my = band_my[i];
     area = stairs.uncovered(px, py, mx, my);
   }
-  volume += area * (last_z - z_stop);
+  volume_lanes = _mm512_fmadd_pd(area, _mm512_set1_pd(last_z - z_stop), volume_lanes);
+  const double volume = _mm512_reduce_add_pd(volume_lanes);
 
   // p joins S after the points above it in z, which stay where they are; of the points after it,
   // those p weakly dominates leave. In place: each block of 8 is loaded before the block before

@@ -133,7 +133,7 @@ std::vector<double> hypervolume_contributions(Points p, const double* ref, const
   return out;
 }
 
-void check_batch(const FrontBatch& b) {
+void check_batch_layout(const FrontBatch& b) {
   if (b.m == 0) throw InvalidArgument("fronts need at least one objective (m = 0)");
   if (b.offsets == nullptr || b.offsets[0] != 0) throw InvalidArgument("offsets must start at 0");
   for (std::size_t f = 0; f < b.fronts; ++f) {
@@ -147,16 +147,22 @@ void check_batch(const FrontBatch& b) {
     throw InvalidArgument("the last offset (" + std::to_string(b.offsets[b.fronts]) + ") must equal the number of rows (" +
                           std::to_string(b.rows) + ")");
   }
+  check_ref(b.ref, b.ref_per_front ? b.fronts * b.m : b.m, "ref");
+}
+
+void check_batch(const FrontBatch& b) {
+  check_batch_layout(b);
   // One pass over all the values; only a batch that holds a bad one looks for the front to name.
   if (!all_finite(b.data, b.rows * b.m)) {
     for (std::size_t f = 0; f < b.fronts; ++f) check_points(b.front(f), "fronts", static_cast<std::ptrdiff_t>(f));
   }
-  check_ref(b.ref, b.ref_per_front ? b.fronts * b.m : b.m, "ref");
 }
 
 BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, const CancelToken& cancel,
                               const BatchProgress& progress) {
-  check_batch(b);
+  // The values are checked front by front by the threads, just before each front is shifted
+  // (while it is in cache), instead of in one serial pass over the whole batch first.
+  check_batch_layout(b);
   check_mask(mask, b.m);
   BatchResult out;
   out.hypervolume.assign(b.fronts, 0.0);
@@ -172,6 +178,7 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   std::size_t reported = 0;  // touched by the calling thread only
   std::exception_ptr failure;
   std::mutex failure_mutex;
+  std::atomic<std::size_t> first_bad{b.fronts};  // the lowest front seen to hold a non-finite value
   const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, at::get_num_threads())), b.fronts);
   // Threads claim fronts in chunks: one atomic add per chunk instead of per (small) front, and
   // neighbouring results mostly written by one thread. About 16 chunks a thread keeps the ends
@@ -184,7 +191,14 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
         if (cancel.cancelled()) break;
         const std::size_t last = std::min(first + chunk, b.fronts);
         for (std::size_t f = first; f < last; ++f) {
-          const HypervolumeResult r = front_hypervolume(b.front(f), b.front_ref(f), mask, q);
+          const Points p = b.front(f);
+          if (!all_finite(p.data, p.n * p.m)) {
+            for (std::size_t seen = first_bad.load(); f < seen && !first_bad.compare_exchange_weak(seen, f);) {
+            }
+            next.store(b.fronts);  // no more chunks go out; the ones taken are checked to the end
+            break;
+          }
+          const HypervolumeResult r = front_hypervolume(p, b.front_ref(f), mask, q);
           out.hypervolume[f] = r.hypervolume;
           out.dropped[f] = static_cast<std::int32_t>(r.dropped);
         }
@@ -210,6 +224,9 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   worker(true);
   if (threads > 1) helper_pool().wait();
   if (failure) std::rethrow_exception(failure);
+  // Chunks go out in order and a thread checks every front of its chunk up to a bad one, so the
+  // lowest bad front found is the batch's first: the error names it whatever the thread count.
+  if (const std::size_t bad = first_bad.load(); bad < b.fronts) check_points(b.front(bad), "fronts", static_cast<std::ptrdiff_t>(bad));
   cancel.throw_if_cancelled();
   if (progress) progress(static_cast<double>(b.fronts), static_cast<double>(b.fronts));
   return out;

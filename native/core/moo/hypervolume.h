@@ -52,11 +52,15 @@ struct BatchResult {
 
 using BatchProgress = std::function<void(double done, double total)>;
 
-// Throws InvalidArgument on bad offsets, non-finite values (naming front, row and column) or m = 0.
+// Throws InvalidArgument on bad offsets, a non-finite reference point or m = 0.
+void check_batch_layout(const FrontBatch& batch);
+
+// check_batch_layout, then non-finite values (naming front, row and column): one pass over them.
 void check_batch(const FrontBatch& batch);
 
 // Every front on one thread with the single-front kernels, fronts spread over libtorch's intra-op
 // threads: each value is bit-identical to hypervolume() on that front, for any thread count.
+// Throws what check_batch throws (each front's values are checked by the thread that takes it).
 // Checks `cancel` between fronts. Call on the compute thread.
 BatchResult hypervolume_batch(const FrontBatch& batch, const MinimiseMask& mask, const CancelToken& cancel,
                               const BatchProgress& progress = {});
