@@ -30,7 +30,7 @@
 // kernel gives up and hv4d runs HV4D+ (see kWideWorkPerPointSquared).
 //
 // Measured against HV4D+ on this project's machine (Zen 4, 1 thread): 1,000 fronts of 100 points
-// 29.5 → 11.6 ms, one front of 1,000 points 0.70 → 0.28 ms (S stays small on fronts).
+// 29.5 → 11.3–11.5 ms, one front of 1,000 points 0.70 → 0.28 ms (S stays small on fronts).
 #include "hv4d_avx512.h"
 
 #include "descending_order.h"
