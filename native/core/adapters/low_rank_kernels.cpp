@@ -1,6 +1,7 @@
 #include "core/adapters/low_rank_kernels.h"
 
 #include <string>
+#include <utility>
 
 #include "core/errors.h"
 #include "core/float_lanes.h"
@@ -37,25 +38,24 @@ using namespace lanes;
   }
 
 // ---- horizontal sums ----------------------------------------------------------------------
-// fold_w(x, y): in every group of 2w lanes, the first w lanes take x's two halves of that group
-// added, the last w lanes y's. Folding 16 vectors pairwise (v_j with v_{j+8}, then j with j+4,
+// fold<W>(x, y): in every group of 2W lanes, the first W lanes take x's two halves of that group
+// added, the last W lanes y's. Folding 16 vectors pairwise (v_j with v_{j+8}, then j with j+4,
 // j+2, j+1) leaves one vector whose lane j is the sum of v_j's lanes: 15 folds for 16 sums
 // instead of 4 shuffle steps per sum.
-MOALIGN_LANES f32x16 fold8(const f32x16& x, const f32x16& y) {
-  return __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-         __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+// The shuffle source of lane i (indices 16.. are y's): the same lane of its group's x or y half
+// pair, in the lower (half = 0) or upper (half = W) half.
+template <int W>
+constexpr int fold_source(int i, int half) {
+  const int group = i / (2 * W) * (2 * W), j = i % (2 * W);
+  return (j < W ? group + j : 16 + group + j - W) + half;
 }
-MOALIGN_LANES f32x16 fold4(const f32x16& x, const f32x16& y) {
-  return __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
-         __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+template <int W, int... I>
+MOALIGN_LANES f32x16 fold(const f32x16& x, const f32x16& y, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(x, y, fold_source<W>(I, 0)...) + __builtin_shufflevector(x, y, fold_source<W>(I, W)...);
 }
-MOALIGN_LANES f32x16 fold2(const f32x16& x, const f32x16& y) {
-  return __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
-         __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-}
-MOALIGN_LANES f32x16 fold1(const f32x16& x, const f32x16& y) {
-  return __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
-         __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+template <int W>
+MOALIGN_LANES f32x16 fold(const f32x16& x, const f32x16& y) {
+  return fold<W>(x, y, std::make_integer_sequence<int, 16>{});
 }
 
 // Lane j: the sum of v[j]'s 16 lanes, for j < R; lanes R.. are 0.
@@ -63,10 +63,10 @@ template <int R>
 MOALIGN_LANES f32x16 sum_each(const f32x16 (&v)[R]) {
   f32x16 w[16];
   for (int j = 0; j < 16; ++j) w[j] = j < R ? v[j] : splat(0.0f);
-  for (int j = 0; j < 8; ++j) w[j] = fold8(w[j], w[j + 8]);
-  for (int j = 0; j < 4; ++j) w[j] = fold4(w[j], w[j + 4]);
-  for (int j = 0; j < 2; ++j) w[j] = fold2(w[j], w[j + 2]);
-  return fold1(w[0], w[1]);
+  for (int j = 0; j < 8; ++j) w[j] = fold<8>(w[j], w[j + 8]);
+  for (int j = 0; j < 4; ++j) w[j] = fold<4>(w[j], w[j + 4]);
+  for (int j = 0; j < 2; ++j) w[j] = fold<2>(w[j], w[j + 2]);
+  return fold<1>(w[0], w[1]);
 }
 
 // ---- h = a b^T: rank-r dot products of each row ------------------------------------------------
