@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -180,16 +181,27 @@ BatchResult hypervolume_batch(const FrontBatch& b, const MinimiseMask& mask, con
   std::mutex failure_mutex;
   std::atomic<std::size_t> first_bad{b.fronts};  // the lowest front seen to hold a non-finite value
   const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, at::get_num_threads())), b.fronts);
-  // Threads claim fronts in chunks: one atomic add per chunk instead of per (small) front, and
-  // neighbouring results mostly written by one thread. About 16 chunks a thread keeps the ends
-  // balanced when fronts differ in size or a core is busy elsewhere.
-  const std::size_t chunk = std::max<std::size_t>(1, b.fronts / (16 * std::max<std::size_t>(1, threads)));
+  // Threads claim fronts in chunks: one atomic step per chunk instead of per (small) front, and
+  // neighbouring results mostly written by one thread. At most 1/16 of a thread's share each
+  // (progress and cancellation are seen between chunks), and at the end a quarter of what is
+  // left per thread, down to single fronts: with fixed chunks, one thread sat idle for half a
+  // chunk on average while the other finished its last one (4-D batch of 1,000 x 100: 1.1%).
+  const std::size_t sharers = std::max<std::size_t>(1, threads);  // threads is 0 for an empty batch
+  const std::size_t max_chunk = std::max<std::size_t>(1, b.fronts / (16 * sharers));
+  const auto claim = [&](std::size_t& first, std::size_t& size) {
+    first = next.load(std::memory_order_relaxed);
+    do {
+      if (first >= b.fronts) return false;
+      size = std::clamp<std::size_t>((b.fronts - first) / (4 * sharers), 1, max_chunk);
+    } while (!next.compare_exchange_weak(first, first + size));
+    return true;
+  };
   const auto worker = [&](bool reports) {
     try {
       std::vector<double> q;
-      for (std::size_t first; (first = next.fetch_add(chunk)) < b.fronts;) {
+      for (std::size_t first, size; claim(first, size);) {
         if (cancel.cancelled()) break;
-        const std::size_t last = std::min(first + chunk, b.fronts);
+        const std::size_t last = std::min(first + size, b.fronts);
         for (std::size_t f = first; f < last; ++f) {
           const Points p = b.front(f);
           if (!all_finite(p.data, p.n * p.m)) {
