@@ -180,13 +180,17 @@ double hv_by_slices(const Rows& rows, const std::vector<double>& ref) {
 void moo_hypervolume_presort() {
   std::mt19937_64 g(17);
   // The presort itself against std::sort: values descending, then rows descending.
-  for (std::size_t n : {1, 2, 7, 8, 9, 64, 65, 100, 128, 129, 600, 1023, 1024, 5000}) {  // bitonic (AVX-512), merges, radix
-    for (int kind = 0; kind < 4; ++kind) {  // uniform, few values, 1 + k ulp, signs and signed zeros
+  // Sizes on both sides of each bitonic register count (16, 32, 64, 128 keys), the merges and
+  // the radix sort. Kinds: uniform, few values, 1 + k ulp, signs and signed zeros, and 1 + k 2^-20,
+  // which the bitonic's 32-bit keys mostly cannot tell apart (runs to re-sort) but 64-bit ones can.
+  for (std::size_t n : {1, 2, 7, 8, 9, 16, 17, 32, 33, 64, 65, 100, 128, 129, 600, 1023, 1024, 5000}) {
+    for (int kind = 0; kind < 5; ++kind) {
       std::vector<double> v(3 * n);
       std::uniform_int_distribution<int> k(0, kind == 1 ? 3 : 300);
       for (double& x : v) {
         x = kind == 0   ? 0.5 + std::uniform_real_distribution<double>(0, 1)(g)
             : kind == 3 ? std::array<double, 5>{-1.5, -0.0, 0.0, 2.0, -0x1p-1074}[g() % 5]
+            : kind == 4 ? (g() % 2 ? 1 : -1) * (1 + k(g) * 0x1p-20)
                         : 1 + k(g) * 0x1p-52;
       }
       std::vector<std::uint32_t> got, want(n);

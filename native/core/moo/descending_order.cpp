@@ -7,11 +7,12 @@
 // - The keys are sorted by a sorting network on blocks of 8 and bottom-up merges whose each
 //   step takes the larger head by a conditional move; only loop bounds branch. From 1,024 keys
 //   on, by a radix sort instead; up to 128 keys on CPUs with AVX-512, by a bitonic network in
-//   registers (the same order: the keys are distinct).
-// - Dropping b low bits can only tie values closer than 2^-(52-b) relative: keys then order
-//   those rows by row number. Such runs sit together (equal upper bits), and each is re-sorted
-//   by its exact values, so the result is exact; for values that do not nearly tie it is a
-//   pass that finds no run, and runs of one value are already in row order.
+//   registers on 32-bit keys (the upper half of those bits, the row in its lowest b).
+// - Dropping b low bits can only tie values closer than 2^-(52-b) relative (2^-(20-b) for the
+//   32-bit keys): keys then order those rows by row number. Such runs sit together (equal upper
+//   bits), and each is re-sorted by its exact values, so the result is exact; for values that
+//   do not nearly tie it is a pass that finds no run, and runs of one value are already in row
+//   order.
 #include "descending_order.h"
 
 #include <algorithm>
@@ -146,65 +147,75 @@ std::uint64_t* radix_sort_desc(std::uint64_t* keys, std::uint64_t* scratch, std:
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-// Up to 128 keys on CPUs with AVX-512: a bitonic network over 8 or 16 registers of 8 keys
-// (the "flip" form, where every comparator sends the larger key to the lower index). The
-// merges above are one dependent load-compare chain per key and output; here each layer is
-// 8 independent min/max pairs (a 100-point 2-D front: 1.06 -> 0.75 us). The keys are distinct,
-// so the order is the merges'. Missing keys are 0 (no real key is: ordered_bits of a finite
-// value is >= 2^52), which sort last.
+// Up to 128 keys on CPUs with AVX-512: 32-bit keys (the upper half of the ordered bits, with the
+// row in its lowest b bits) through a bitonic network over 1, 2, 4 or 8 registers of 16 keys
+// (the "flip" form, where every comparator sends the larger key to the lower index). The merges
+// above are one dependent load-compare chain per key and output; here each layer is 16
+// independent min/max pairs, and half the registers of 64-bit keys (the sort was 3/5 of a 2-D
+// batch's time and a quarter of a 3-D one's). The price is coarser keys: values that agree in
+// their top 32 - b bits (about 2^-(20-b) relative, b <= 7) come out as a run in row order and are
+// re-sorted by value (in a quarter to half of the calls on the bench's 100-point fronts; keys
+// spread over the values' range instead took a second pass that cost more). Missing keys are 0
+// (no real key is: ordered_bits of a finite value is >= 2^52), which sort last.
 #define MOALIGN_BITONIC_AVX512 1
 constexpr std::size_t kBitonicMax = 128;
 
-// Unsigned max and min of 8 keys, and lane shuffles: the zero-masking forms with every lane
+// Unsigned max and min of 16 keys, and lane shuffles: the zero-masking forms with every lane
 // kept (the same instructions), since GCC 12 warns about the plain forms' undefined source.
 #define MOALIGN_AVX512_KEYS __attribute__((target("avx512f"), always_inline)) inline
-MOALIGN_AVX512_KEYS __m512i max_keys(__m512i a, __m512i b) { return _mm512_maskz_max_epu64(0xFF, a, b); }
-MOALIGN_AVX512_KEYS __m512i min_keys(__m512i a, __m512i b) { return _mm512_maskz_min_epu64(0xFF, a, b); }
+MOALIGN_AVX512_KEYS __m512i max_keys(__m512i a, __m512i b) { return _mm512_maskz_max_epu32(0xFFFF, a, b); }
+MOALIGN_AVX512_KEYS __m512i min_keys(__m512i a, __m512i b) { return _mm512_maskz_min_epu32(0xFFFF, a, b); }
 
-// Lane l <- lane l ^ j, by the cheapest shuffle for each j (immediate forms, no index register:
-// -14% of the sort's time against vpermq with an index).
-MOALIGN_AVX512_KEYS __m512i xor1(__m512i v) { return _mm512_maskz_shuffle_epi32(0xFFFF, v, _MM_PERM_BADC); }
-MOALIGN_AVX512_KEYS __m512i xor2(__m512i v) { return _mm512_maskz_permutex_epi64(0xFF, v, 0x4E); }
-MOALIGN_AVX512_KEYS __m512i xor3(__m512i v) { return _mm512_maskz_permutex_epi64(0xFF, v, 0x1B); }
-MOALIGN_AVX512_KEYS __m512i xor4(__m512i v) { return _mm512_maskz_shuffle_i64x2(0xFF, v, v, 0x4E); }
-MOALIGN_AVX512_KEYS __m512i reverse(__m512i v) { return xor4(xor3(v)); }  // l ^ 7
+// Lane l <- lane l ^ j, by an immediate shuffle for each j (no index register).
+MOALIGN_AVX512_KEYS __m512i xor1(__m512i v) { return _mm512_maskz_shuffle_epi32(0xFFFF, v, _MM_PERM_CDAB); }
+MOALIGN_AVX512_KEYS __m512i xor2(__m512i v) { return _mm512_maskz_shuffle_epi32(0xFFFF, v, _MM_PERM_BADC); }
+MOALIGN_AVX512_KEYS __m512i xor3(__m512i v) { return _mm512_maskz_shuffle_epi32(0xFFFF, v, _MM_PERM_ABCD); }
+MOALIGN_AVX512_KEYS __m512i xor4(__m512i v) { return _mm512_maskz_shuffle_i32x4(0xFFFF, v, v, _MM_SHUFFLE(2, 3, 0, 1)); }
+MOALIGN_AVX512_KEYS __m512i xor8(__m512i v) { return _mm512_maskz_shuffle_i32x4(0xFFFF, v, v, _MM_SHUFFLE(1, 0, 3, 2)); }
+MOALIGN_AVX512_KEYS __m512i xor12(__m512i v) { return _mm512_maskz_shuffle_i32x4(0xFFFF, v, v, _MM_SHUFFLE(0, 1, 2, 3)); }
+MOALIGN_AVX512_KEYS __m512i reverse(__m512i v) { return xor12(xor3(v)); }  // l ^ 15
 
 // Compare-exchange of lanes l and l ^ j inside v, given p = v with lanes l ^ j: the larger to
 // the lower lane; `upper` = the lanes with the j bit set (they take the minimum).
-MOALIGN_AVX512_KEYS __m512i exchange_lanes(__m512i v, __m512i p, __mmask8 upper) {
-  return _mm512_mask_max_epu64(min_keys(v, p), static_cast<__mmask8>(~upper), v, p);  // the min, the max in the lower lanes
+MOALIGN_AVX512_KEYS __m512i exchange_lanes(__m512i v, __m512i p, __mmask16 upper) {
+  return _mm512_mask_max_epu32(min_keys(v, p), static_cast<__mmask16>(~upper), v, p);  // the min, the max in the lower lanes
 }
 
-// Half-cleaners at distances from_j .. 1 (from_j 4, 2 or 1) inside each of the R registers.
+// Half-cleaners at distances from_j .. 1 (from_j 8, 4, 2 or 1) inside each of the R registers.
 template <int R>
 MOALIGN_AVX512_KEYS void clean_lanes(__m512i* v, int from_j) {
   for (int r = 0; r < R; ++r) {
-    if (from_j >= 4) v[r] = exchange_lanes(v[r], xor4(v[r]), 0xF0);
-    if (from_j >= 2) v[r] = exchange_lanes(v[r], xor2(v[r]), 0xCC);
-    v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAA);
+    if (from_j >= 8) v[r] = exchange_lanes(v[r], xor8(v[r]), 0xFF00);
+    if (from_j >= 4) v[r] = exchange_lanes(v[r], xor4(v[r]), 0xF0F0);
+    if (from_j >= 2) v[r] = exchange_lanes(v[r], xor2(v[r]), 0xCCCC);
+    v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAAAA);
   }
 }
 
-// Sorts keys[0..n) descending (R registers: 8 for up to 64 keys, 16 for up to 128), writes them
-// back and their rows (key & row_bits) to order[0..n). Returns whether two neighbours agree
-// above the row bits (a run to re-sort by value), found in the registers too.
+// The lanes of register r that hold keys.
+MOALIGN_AVX512_KEYS __mmask16 present_lanes(int r, std::size_t n) {
+  const std::size_t at = static_cast<std::size_t>(r) * 16;
+  return at >= n ? 0 : n - at >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - at)) - 1);
+}
+
+// Sorts keys[0..n) descending (R registers of 16: n <= 16 R), writes them back and their rows
+// (key & row_bits) to order[0..n). Returns whether two neighbours agree above the row bits (a
+// run to re-sort by value), found in the registers too.
 template <int R>
-__attribute__((target("avx512f"))) bool bitonic_order(std::uint64_t* keys, std::size_t n, std::uint64_t row_bits,
-                                                      std::uint32_t* order) {
+__attribute__((target("avx512f"))) bool bitonic_order(std::uint32_t* keys, std::size_t n, std::uint32_t row_bits, std::uint32_t* order) {
   __m512i v[R];
   const __m512i zero = _mm512_setzero_si512();
-  for (int r = 0; r < R; ++r) {
-    const std::size_t at = static_cast<std::size_t>(r) * 8;
-    const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
-    v[r] = _mm512_mask_loadu_epi64(zero, present, keys + at);
-  }
-  // Sorted runs of 2, 4, 8 inside each register: flips l ^ 1, l ^ 3, l ^ 7, each with its cleaners.
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAA);
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor3(v[r]), 0xCC);
+  for (int r = 0; r < R; ++r) v[r] = _mm512_mask_loadu_epi32(zero, present_lanes(r, n), keys + 16 * r);
+  // Sorted runs of 2, 4, 8, 16 inside each register: flips l ^ 1, l ^ 3, l ^ 7, l ^ 15, each
+  // with its cleaners.
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor1(v[r]), 0xAAAA);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor3(v[r]), 0xCCCC);
   clean_lanes<R>(v, 1);
-  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], reverse(v[r]), 0xF0);
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], xor4(xor3(v[r])), 0xF0F0);
   clean_lanes<R>(v, 2);
-  // Runs of 16 .. 8R keys: `regs` registers each. The flip pairs register a with the reversed
+  for (int r = 0; r < R; ++r) v[r] = exchange_lanes(v[r], reverse(v[r]), 0xFF00);
+  clean_lanes<R>(v, 4);
+  // Runs of 32 .. 16R keys: `regs` registers each. The flip pairs register a with the reversed
   // register a ^ (regs - 1); then half-cleaners across registers, then inside them.
   for (int regs = 2; regs <= R; regs *= 2) {
     for (int a = 0; a < R; ++a) {
@@ -223,20 +234,19 @@ __attribute__((target("avx512f"))) bool bitonic_order(std::uint64_t* keys, std::
         v[a + d] = lo;
       }
     }
-    clean_lanes<R>(v, 4);
+    clean_lanes<R>(v, 8);
   }
-  const __m512i rows = _mm512_set1_epi64(static_cast<long long>(row_bits));
-  const __m512i above_rows = _mm512_set1_epi64(static_cast<long long>(~row_bits));
-  __mmask8 runs = 0;
+  const __m512i rows = _mm512_set1_epi32(static_cast<int>(row_bits));
+  const __m512i above_rows = _mm512_set1_epi32(static_cast<int>(~row_bits));
+  __mmask16 runs = 0;
   for (int r = 0; r < R; ++r) {
-    const std::size_t at = static_cast<std::size_t>(r) * 8;
-    const __mmask8 present = at >= n ? 0 : n - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - at)) - 1);
-    _mm512_mask_storeu_epi64(keys + at, present, v[r]);
-    _mm512_mask_cvtepi64_storeu_epi32(order + at, present, _mm512_and_si512(v[r], rows));
+    const __mmask16 present = present_lanes(r, n);
+    _mm512_mask_storeu_epi32(keys + 16 * r, present, v[r]);
+    _mm512_mask_storeu_epi32(order + 16 * r, present, _mm512_and_si512(v[r], rows));
     // Lane l against the key after it (lane l + 1, or the next register's first).
-    const __m512i next = _mm512_maskz_alignr_epi64(0xFF, r + 1 < R ? v[r + 1] : zero, v[r], 1);
-    const __mmask8 has_next = static_cast<__mmask8>(present >> 1 | (r + 1 < R && at + 8 < n ? 0x80 : 0));
-    runs |= _mm512_mask_testn_epi64_mask(has_next, _mm512_xor_si512(v[r], next), above_rows);
+    const __m512i next = _mm512_maskz_alignr_epi32(0xFFFF, r + 1 < R ? v[r + 1] : zero, v[r], 1);
+    const __mmask16 has_next = static_cast<__mmask16>(present >> 1 | (present_lanes(r + 1, n) & 1 ? 0x8000 : 0));
+    runs |= _mm512_mask_testn_epi32_mask(has_next, _mm512_xor_si512(v[r], next), above_rows);
   }
   return runs != 0;
 }
@@ -251,38 +261,44 @@ constexpr std::size_t kRadixMin = 1024;
 void descending_order(const double* values, std::size_t n, std::size_t stride, std::vector<std::uint32_t>& order) {
   order.resize(n);
   if (n == 0) return;
+  const auto value = [&](std::uint32_t r) { return values[r * stride]; };
+  // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
+  const auto resort_runs = [&](const auto* sorted, auto row_bits) {
+    const auto same_run = [&](std::size_t a, std::size_t b) { return ((sorted[a] ^ sorted[b]) & ~row_bits) == 0; };
+    for (std::size_t i = 1; i < n; ++i) {
+      if (!same_run(i - 1, i)) continue;
+      std::size_t hi = i + 1;
+      bool one_value = value(order[i - 1]) == value(order[i]);
+      for (; hi < n && same_run(i - 1, hi); ++hi) one_value &= value(order[hi]) == value(order[i - 1]);
+      if (!one_value) {
+        std::sort(order.begin() + static_cast<std::ptrdiff_t>(i - 1), order.begin() + static_cast<std::ptrdiff_t>(hi),
+                  [&](std::uint32_t a, std::uint32_t b) { return value(a) > value(b) || (value(a) == value(b) && a > b); });
+      }
+      i = hi;
+    }
+  };
+#ifdef MOALIGN_BITONIC_AVX512
+  if (n <= kBitonicMax && cpu_has_avx512()) {
+    std::uint32_t keys[kBitonicMax];
+    const std::uint32_t row_bits = (std::uint32_t{1} << std::bit_width(n - 1)) - 1;
+    for (std::size_t i = 0; i < n; ++i)
+      keys[i] = (static_cast<std::uint32_t>(ordered_bits(values[i * stride]) >> 32) & ~row_bits) | static_cast<std::uint32_t>(i);
+    const bool runs = n <= 16   ? bitonic_order<1>(keys, n, row_bits, order.data())
+                      : n <= 32 ? bitonic_order<2>(keys, n, row_bits, order.data())
+                      : n <= 64 ? bitonic_order<4>(keys, n, row_bits, order.data())
+                                : bitonic_order<8>(keys, n, row_bits, order.data());
+    if (runs) resort_runs(keys, row_bits);
+    return;
+  }
+#endif
   thread_local std::vector<std::uint64_t> keys, scratch;
   keys.resize(n);
   scratch.resize(n);
   const std::uint64_t row_bits = (std::uint64_t{1} << std::bit_width(n - 1)) - 1;
   for (std::size_t i = 0; i < n; ++i) keys[i] = (ordered_bits(values[i * stride]) & ~row_bits) | i;
-  std::uint64_t* sorted = nullptr;
-#ifdef MOALIGN_BITONIC_AVX512
-  if (n <= kBitonicMax && cpu_has_avx512()) {
-    const bool runs = n <= 64 ? bitonic_order<8>(keys.data(), n, row_bits, order.data())
-                              : bitonic_order<16>(keys.data(), n, row_bits, order.data());
-    if (!runs) return;
-    sorted = keys.data();
-  }
-#endif
-  if (sorted == nullptr) {
-    sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
-    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
-  }
-  // Runs whose keys agree above the row bits: exact order by value, then row, both descending.
-  const auto value = [&](std::uint32_t r) { return values[r * stride]; };
-  const auto same_run = [&](std::size_t a, std::size_t b) { return ((sorted[a] ^ sorted[b]) & ~row_bits) == 0; };
-  for (std::size_t i = 1; i < n; ++i) {
-    if (!same_run(i - 1, i)) continue;
-    std::size_t hi = i + 1;
-    bool one_value = value(order[i - 1]) == value(order[i]);
-    for (; hi < n && same_run(i - 1, hi); ++hi) one_value &= value(order[hi]) == value(order[i - 1]);
-    if (!one_value) {
-      std::sort(order.begin() + static_cast<std::ptrdiff_t>(i - 1), order.begin() + static_cast<std::ptrdiff_t>(hi),
-                [&](std::uint32_t a, std::uint32_t b) { return value(a) > value(b) || (value(a) == value(b) && a > b); });
-    }
-    i = hi;
-  }
+  const std::uint64_t* sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
+  resort_runs(sorted, row_bits);
   if (n > (std::size_t{1} << 16)) keys = scratch = {};  // a sort of a large pool keeps no memory
 }
 
