@@ -1,10 +1,15 @@
 #include "points.h"
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
+#include "core/cpu_features.h"
 #include "core/errors.h"
 
 namespace moalign::moo {
@@ -82,11 +87,57 @@ std::size_t shift_rows(Points p, const double* ref, const MinimiseMask& mask, do
   return kept;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MOALIGN_SHIFT_AVX512 1
+// shift_rows for M = 2 or 4 on CPUs with AVX-512, 8 / M rows a register: the same product and
+// difference per value as shift_rows (so the same bits), a row kept when its M lanes are all
+// > 0, the kept rows compressed to the output. A batch of 1,000 two-objective fronts of 100
+// spent a quarter of its time in the scalar loop (then 12% less in all); for M = 3, rows
+// across registers (a mask of 24 lanes) measured no gain over the scalar loop.
+template <std::size_t M>
+__attribute__((target("avx512f,popcnt"))) std::size_t shift_rows_avx512(Points p, const double* ref, const MinimiseMask& mask, double* out) {
+  static_assert(M == 2 || M == 4);
+  // For each mask of 8 lanes > 0: the lanes of the rows that have all M of theirs.
+  static const std::array<std::uint8_t, 256> kWholeRows = [] {
+    std::array<std::uint8_t, 256> t{};
+    constexpr unsigned row = (1u << M) - 1;
+    for (unsigned m = 0; m < 256; ++m)
+      for (unsigned at = 0; at < 8; at += M)
+        if ((m >> at & row) == row) t[m] |= static_cast<std::uint8_t>(row << at);
+    return t;
+  }();
+  double sign[8], signed_ref[8];
+  for (std::size_t l = 0; l < 8; ++l) {
+    sign[l] = objective_sign(mask, l % M);
+    signed_ref[l] = sign[l] * ref[l % M];
+  }
+  const __m512d vsign = _mm512_loadu_pd(sign), vref = _mm512_loadu_pd(signed_ref), zero = _mm512_setzero_pd();
+  const std::size_t values = p.n * M;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < values; i += 8) {
+    const __mmask8 present = values - i >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (values - i)) - 1);
+    const __m512d d = _mm512_sub_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(present, p.data + i), vsign), vref);  // (p - z) in maximisation form
+    const __mmask8 keep = kWholeRows[_mm512_mask_cmp_pd_mask(present, d, zero, _CMP_GT_OQ)];
+    _mm512_storeu_pd(out + kept, _mm512_maskz_compress_pd(keep, d));
+    kept += static_cast<std::size_t>(_mm_popcnt_u32(keep));
+  }
+  return kept / M;
+}
+#endif
+
 }  // namespace
 
 std::size_t shift_to_origin(Points p, const double* ref, const MinimiseMask& mask, std::vector<double>& q) {
-  q.resize(p.n * p.m);
   std::size_t kept;
+#ifdef MOALIGN_SHIFT_AVX512
+  if ((p.m == 2 || p.m == 4) && cpu_has_avx512()) {
+    q.resize(p.n * p.m + 8);  // room for the vector stores past the last kept row
+    kept = p.m == 2 ? shift_rows_avx512<2>(p, ref, mask, q.data()) : shift_rows_avx512<4>(p, ref, mask, q.data());
+    q.resize(kept * p.m);
+    return p.n - kept;
+  }
+#endif
+  q.resize(p.n * p.m);
   switch (p.m) {
     case 2: kept = shift_rows<2>(p, ref, mask, q.data()); break;
     case 3: kept = shift_rows<3>(p, ref, mask, q.data()); break;
