@@ -38,6 +38,16 @@ inline std::uint64_t ordered_bits(double v) {
   return b ^ (negative | (std::uint64_t{1} << 63));
 }
 
+// The keys of values[i * stride], i < n, as 64- or 32-bit integers: the top bits of their
+// ordered_bits with the lowest b replaced by the row, b the bits n - 1 needs. Returns those bits.
+template <typename Key>
+Key fill_keys(const double* values, std::size_t n, std::size_t stride, Key* keys) {
+  const Key row_bits = static_cast<Key>((Key{1} << std::bit_width(n - 1)) - 1);
+  for (std::size_t i = 0; i < n; ++i)
+    keys[i] = static_cast<Key>((static_cast<Key>(ordered_bits(values[i * stride]) >> (64 - 8 * sizeof(Key))) & ~row_bits) | i);
+  return row_bits;
+}
+
 // Sorts 8 keys descending in place: the optimal 19-comparator network (Knuth, TAOCP 5.3.4).
 inline void sort8_desc(std::uint64_t* k) {
   static constexpr std::array<std::pair<std::uint8_t, std::uint8_t>, 19> kNet{{
@@ -280,9 +290,7 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
 #ifdef MOALIGN_BITONIC_AVX512
   if (n <= kBitonicMax && cpu_has_avx512()) {
     std::uint32_t keys[kBitonicMax];
-    const std::uint32_t row_bits = (std::uint32_t{1} << std::bit_width(n - 1)) - 1;
-    for (std::size_t i = 0; i < n; ++i)
-      keys[i] = (static_cast<std::uint32_t>(ordered_bits(values[i * stride]) >> 32) & ~row_bits) | static_cast<std::uint32_t>(i);
+    const std::uint32_t row_bits = fill_keys(values, n, stride, keys);
     const bool runs = n <= 16   ? bitonic_order<1>(keys, n, row_bits, order.data())
                       : n <= 32 ? bitonic_order<2>(keys, n, row_bits, order.data())
                       : n <= 64 ? bitonic_order<4>(keys, n, row_bits, order.data())
@@ -294,8 +302,7 @@ void descending_order(const double* values, std::size_t n, std::size_t stride, s
   thread_local std::vector<std::uint64_t> keys, scratch;
   keys.resize(n);
   scratch.resize(n);
-  const std::uint64_t row_bits = (std::uint64_t{1} << std::bit_width(n - 1)) - 1;
-  for (std::size_t i = 0; i < n; ++i) keys[i] = (ordered_bits(values[i * stride]) & ~row_bits) | i;
+  const std::uint64_t row_bits = fill_keys(values, n, stride, keys.data());
   const std::uint64_t* sorted = n >= kRadixMin ? radix_sort_desc(keys.data(), scratch.data(), n) : sort_desc(keys.data(), scratch.data(), n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(sorted[i] & row_bits);
   resort_runs(sorted, row_bits);
