@@ -26,4 +26,15 @@ inline bool cpu_has_avx512vl() {
 #endif
 }
 
+// F and VL plus DQ and BW (8-bit mask instructions, byte and word lanes): Skylake-SP, Ice Lake,
+// Sapphire Rapids, Zen 4 and later; hv4d_avx512.cpp is compiled for this set.
+inline bool cpu_has_avx512vl_dq_bw() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = cpu_has_avx512vl() && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  return has;
+#else
+  return false;
+#endif
+}
+
 }  // namespace moalign

@@ -54,7 +54,10 @@ namespace moalign::moo {
 
 namespace {
 
-#define MOALIGN_AVX512 __attribute__((target("avx512f,avx512vl,popcnt,bmi"), always_inline)) inline
+// DQ and BW for the 8-bit mask instructions (kandb, kmovb): with F and VL alone the masks went
+// through general registers and back (−1 to −2% on the 4-D batch).
+#define MOALIGN_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx512bw,popcnt,bmi"
+#define MOALIGN_AVX512 __attribute__((target(MOALIGN_AVX512_TARGET), always_inline)) inline
 
 constexpr std::uint32_t kInteriorEvent = 1u << 31;  // in Scratch::events
 
@@ -233,10 +236,14 @@ struct Scratch {
   std::vector<double> storage;
   double *sx, *sy, *sz;  // S, z descending; k points
   double *tx, *ty;       // T's interior points
-  double *mx, *my;       // per point of S below pz (same index): MX and MY after it
-  // The events below pz, z descending: their indices in S, kInteriorEvent set on interior ones.
-  // Indices rather than copies of the points: the pass compresses one vector of 8 indices per
-  // block where it compressed and stored six of doubles.
+  // Per block of 8 points of S that holds points below pz (at 5 x its first index): MX and MY
+  // after each point, then the points' x, y and z. The events read their points here, not in S,
+  // which the update rewrites before the events are swept (see add_point); one pointer for the
+  // five rows keeps the pass's general registers free.
+  double* below;
+  // The events below pz, z descending: where each point's MX sits in `below`, kInteriorEvent set
+  // on interior ones. Indices rather than copies of the points: the pass compresses one vector
+  // of 8 indices per block where it compressed and stored six of doubles.
   std::vector<std::uint32_t> events;
   WideStaircase wide;
 
@@ -244,12 +251,13 @@ struct Scratch {
   // they read there is masked off, or compressed away).
   void reserve(std::size_t n) {
     const std::size_t stride = (n + 24 + 7) / 8 * 8;  // doubles, a multiple of 64 bytes
-    if (storage.size() < 7 * stride + 8) storage.resize(7 * stride + 8);
+    if (storage.size() < 10 * stride + 8) storage.resize(10 * stride + 8);
     if (events.size() < stride) events.resize(stride);
     double* base = storage.data();
     base += (8 - reinterpret_cast<std::uintptr_t>(base) / sizeof(double) % 8) % 8;  // 64-byte aligned
-    double** arrays[] = {&sx, &sy, &sz, &tx, &ty, &mx, &my};
-    for (std::size_t i = 0; i < 7; ++i) *arrays[i] = base + i * stride;
+    double** arrays[] = {&sx, &sy, &sz, &tx, &ty};
+    for (std::size_t i = 0; i < 5; ++i) *arrays[i] = base + i * stride;
+    below = base + 5 * stride;  // 5 x stride
   }
 };
 
@@ -260,22 +268,21 @@ struct Scratch {
 
 // p's exclusive 3-D volume against S (k points), then S updated with p. Returns 0 and leaves S
 // as it is when a seen point weakly dominates p.
-__attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch& s, std::size_t& k_inout, double px, double py, double pz) {
+__attribute__((target(MOALIGN_AVX512_TARGET))) double add_point(Scratch& s, std::size_t& k_inout, double px, double py, double pz) {
   // Locals: with the members and k behind references, every store to an array made the compiler
   // read them again.
   const std::size_t k = k_inout;
   double* const sx = s.sx;
   double* const sy = s.sy;
   double* const sz = s.sz;
-  double* const band_mx = s.mx;
-  double* const band_my = s.my;
+  double* const below = s.below;
   std::uint32_t* const events = s.events.data();
   const __m512d vpx = _mm512_set1_pd(px), vpy = _mm512_set1_pd(py), vpz = _mm512_set1_pd(pz), zero = _mm512_setzero_pd();
   const __m512i last_lane = _mm512_set1_epi64(7);
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), interior_bit = _mm256_set1_epi32(static_cast<int>(kInteriorEvent));
   // One pass down z to the first full cover: T's bands and interior points, and the events below
-  // pz with the band maxima carried along as prefix maxima (stored at the points' indices, for
-  // the events to read).
+  // pz with the band maxima carried along as prefix maxima (stored in `below` with the points,
+  // for the events to read).
   // T's band maxima (MX, MY at pz) are the carried maxima at the first point below pz, or after
   // the pass where there is none, taken from the vectors the pass builds anyway.
   __m512d carry_y = zero, carry_x = zero, mx_pz = zero, my_pz = zero;
@@ -311,9 +318,13 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
       const __mmask8 raises = _mm512_mask_cmp_pd_mask(x_band, y, max_y_before, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(y_band, x, max_x_before, _CMP_GT_OQ);
       const __mmask8 open = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(interior, y, max_y_before, _CMP_GT_OQ), x, max_x_before, _CMP_GT_OQ);
       const __mmask8 event = (raises | open) & ~in_t;
-      _mm512_store_pd(band_mx + i, max_x);
-      _mm512_store_pd(band_my + i, max_y);
-      const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(i)), lanes);
+      double* const block = below + 5 * i;
+      _mm512_store_pd(block, max_x);
+      _mm512_store_pd(block + 8, max_y);
+      _mm512_store_pd(block + 16, x);
+      _mm512_store_pd(block + 24, y);
+      _mm512_store_pd(block + 32, z);
+      const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(5 * i)), lanes);
       const __m256i code = _mm256_mask_or_epi32(index, open, index, interior_bit);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(events + ne), _mm256_maskz_compress_epi32(event, code));
       ne += popcount(event);
@@ -325,6 +336,40 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   }
   if (stop < k && sz[stop] >= pz) return 0;
   const double z_stop = stop < k ? sz[stop] : 0.0;
+
+  // p joins S after the points above it in z, which stay where they are; of the points after it,
+  // those p weakly dominates leave. In place: each block of 8 is loaded before the block before
+  // it is stored, which reaches one lane into it.
+  // Done here, before the staircase and the events (which read `below`, not S): the next point's
+  // pass loads blocks of S that these stores wrote unaligned, two stores a load, which the CPU
+  // cannot forward; with the staircase's work in between, the stores have reached the cache by
+  // then (3.5-4% of the 4-D batch).
+  std::size_t out = above;
+  if (above < k) {
+    __m512d x = _mm512_loadu_pd(sx + above), y = _mm512_loadu_pd(sy + above), z = _mm512_loadu_pd(sz + above);
+    sx[out] = px;
+    sy[out] = py;
+    sz[out] = pz;
+    ++out;
+    for (std::size_t i = above; i < k; i += 8) {
+      const __m512d next_x = _mm512_loadu_pd(sx + i + 8), next_y = _mm512_loadu_pd(sy + i + 8), next_z = _mm512_loadu_pd(sz + i + 8);
+      const __mmask8 dominated = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, vpx, _CMP_LE_OQ), y, vpy, _CMP_LE_OQ), z, vpz, _CMP_LE_OQ);
+      const __mmask8 stay = first_lanes(k - i) & ~dominated;
+      _mm512_storeu_pd(sx + out, _mm512_maskz_compress_pd(stay, x));
+      _mm512_storeu_pd(sy + out, _mm512_maskz_compress_pd(stay, y));
+      _mm512_storeu_pd(sz + out, _mm512_maskz_compress_pd(stay, z));
+      out += popcount(stay);
+      x = next_x;
+      y = next_y;
+      z = next_z;
+    }
+  } else {
+    sx[out] = px;
+    sy[out] = py;
+    sz[out] = pz;
+    ++out;
+  }
+  k_inout = out;
 
   // The staircase at z = pz: T's interior points that its bands leave uncovered.
   if (!below_pz) {
@@ -353,51 +398,18 @@ __attribute__((target("avx512f,avx512vl,popcnt,bmi"))) double add_point(Scratch&
   double last_z = pz;
   for (std::size_t e = 0; e < ne; ++e) {
     const std::uint32_t code = events[e];
-    const std::size_t i = code & ~kInteriorEvent;
-    volume_lanes = _mm512_fmadd_pd(area, _mm512_set1_pd(last_z - sz[i]), volume_lanes);
-    last_z = sz[i];
-    if (code & kInteriorEvent) {
-      if (stairs.m == 0)  // no step at pz (T had no open interior point): the cheap first step
-        stairs.first_step(sx[i], sy[i]);
-      else
-        stairs.insert(sx[i], sy[i]);
-    }
-    mx = band_mx[i];
-    my = band_my[i];
+    const double* const point = below + (code & ~kInteriorEvent);  // MX, MY, x, y, z 8 apart
+    volume_lanes = _mm512_fmadd_pd(area, _mm512_set1_pd(last_z - point[32]), volume_lanes);
+    last_z = point[32];
+    // insert, not first_step on an empty staircase: the branch between them cost more (2%)
+    if (code & kInteriorEvent) stairs.insert(point[16], point[24]);
+    mx = point[0];
+    my = point[8];
     area = stairs.uncovered(px, py, mx, my);
   }
   volume_lanes = _mm512_fmadd_pd(area, _mm512_set1_pd(last_z - z_stop), volume_lanes);
   const double volume = _mm512_reduce_add_pd(volume_lanes);
 
-  // p joins S after the points above it in z, which stay where they are; of the points after it,
-  // those p weakly dominates leave. In place: each block of 8 is loaded before the block before
-  // it is stored, which reaches one lane into it.
-  std::size_t out = above;
-  if (above < k) {
-    __m512d x = _mm512_loadu_pd(sx + above), y = _mm512_loadu_pd(sy + above), z = _mm512_loadu_pd(sz + above);
-    sx[out] = px;
-    sy[out] = py;
-    sz[out] = pz;
-    ++out;
-    for (std::size_t i = above; i < k; i += 8) {
-      const __m512d next_x = _mm512_loadu_pd(sx + i + 8), next_y = _mm512_loadu_pd(sy + i + 8), next_z = _mm512_loadu_pd(sz + i + 8);
-      const __mmask8 dominated = _mm512_mask_cmp_pd_mask(_mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, vpx, _CMP_LE_OQ), y, vpy, _CMP_LE_OQ), z, vpz, _CMP_LE_OQ);
-      const __mmask8 stay = first_lanes(k - i) & ~dominated;
-      _mm512_storeu_pd(sx + out, _mm512_maskz_compress_pd(stay, x));
-      _mm512_storeu_pd(sy + out, _mm512_maskz_compress_pd(stay, y));
-      _mm512_storeu_pd(sz + out, _mm512_maskz_compress_pd(stay, z));
-      out += popcount(stay);
-      x = next_x;
-      y = next_y;
-      z = next_z;
-    }
-  } else {
-    sx[out] = px;
-    sy[out] = py;
-    sz[out] = pz;
-    ++out;
-  }
-  k_inout = out;
   return volume;
 }
 

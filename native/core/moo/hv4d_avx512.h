@@ -1,5 +1,5 @@
-// The 4-D kernel for CPUs with AVX-512 F and VL (hv4d_avx512.cpp), which hv4d uses for up to
-// kHv4dAvx512MaxPoints points; elsewhere, and for larger fronts, HV4D+ (hv4d_plus.h).
+// The 4-D kernel for CPUs with AVX-512 F, VL, DQ and BW (hv4d_avx512.cpp), which hv4d uses for
+// up to kHv4dAvx512MaxPoints points; elsewhere, and for larger fronts, HV4D+ (hv4d_plus.h).
 #pragma once
 #include <cstddef>
 
@@ -11,7 +11,7 @@ namespace moalign::moo {
 // the seen points per point is O(n) vector work whatever the set, so larger sets keep HV4D+.
 inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
 
-inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512vl(); }
+inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512vl_dq_bw(); }
 
 // The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0; hv_kernels.h) into
 // `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512.cpp), and then
