@@ -37,4 +37,15 @@ inline bool cpu_has_avx512vl_dq_bw() {
 #endif
 }
 
+// cpu_has_avx512vl_dq_bw() plus CD and VPOPCNTDQ (vector popcount): Ice Lake, Sapphire Rapids,
+// Zen 4 and later.
+inline bool cpu_has_avx512_vpopcntdq() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = cpu_has_avx512vl_dq_bw() && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vpopcntdq");
+  return has;
+#else
+  return false;
+#endif
+}
+
 }  // namespace moalign

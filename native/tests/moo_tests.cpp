@@ -17,7 +17,9 @@
 
 #include "core/cancel.h"
 #include "core/compute_thread.h"
+#include "core/cpu_features.h"
 #include "core/moo/descending_order.h"
+#include "core/moo/hv4d_avx512.h"
 #include "core/moo/hypervolume.h"
 #include "core/moo/pareto_ranks.h"
 #include "core/moo/select_pareto_hq.h"
@@ -236,10 +238,25 @@ void moo_hypervolume_presort() {
 // points: 2h points, h of them an anti-diagonal (i, h + 1 - i) at a common high z, the others
 // boxes holding all of it at rising z. On AVX-512 CPUs (hv4d_avx512.cpp) h = 8, 12 keep the
 // staircase in two registers, h = 16 takes it to arrays and h >= 20 runs past the work budget,
-// so that HV4D+ computes the set; elsewhere all of them are HV4D+'s.
+// so that HV4D+ computes the set; elsewhere all of them are HV4D+'s. Both builds of the AVX-512
+// kernel (hv4d_avx512.cpp) run on every set the CPU can run them on, called directly: each must
+// give the reference's value (or give up, on the long staircases), and the two the same bits.
 void moo_hypervolume_4d() {
   std::mt19937_64 g(23);
   const std::vector<double> origin(4, 0.0);
+  const auto check_kernel_builds = [](const Rows& rows, double want, bool exact) {
+    std::vector<double> q;  // the kernels take shifted rows: every coordinate > 0 (reference 0)
+    for (const auto& r : rows)
+      if (std::all_of(r.begin(), r.end(), [](double v) { return v > 0; })) q.insert(q.end(), r.begin(), r.end());
+    const std::size_t n = q.size() / 4;
+    if (!cpu_has_avx512vl_dq_bw() || n == 0) return;
+    double skylake = 0, icelake = 0;
+    const bool finished = hv4d_avx512_skylake(q.data(), n, skylake);
+    if (finished) CHECK(exact ? skylake == want : close(skylake, want));
+    if (!cpu_has_avx512_vpopcntdq()) return;
+    CHECK(hv4d_avx512_icelake(q.data(), n, icelake) == finished);
+    if (finished) CHECK(icelake == skylake);
+  };
   for (std::size_t n : {2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 127, 128}) {
     for (int kind = 0; kind < 3; ++kind) {  // front, integer grid, integer front
       for (int trial = 0; trial < 3; ++trial) {
@@ -256,6 +273,7 @@ void moo_hypervolume_4d() {
         const double want = hv_by_slices(rows, origin);
         if (kind == 0) CHECK(close(got, want));
         else CHECK(got == want);  // small integers: every step is exact
+        check_kernel_builds(rows, want, kind != 0);
       }
     }
   }
@@ -265,7 +283,9 @@ void moo_hypervolume_4d() {
     for (double j = 1; j <= h; ++j) rows.push_back({2 * h + j, 3 * h - j, j, h + 1 - j});
     std::shuffle(rows.begin(), rows.end(), g);
     const std::vector<double> x = flat(rows);
-    CHECK(hypervolume(Points{x.data(), rows.size(), 4}, origin.data(), {}).hypervolume == hv_by_slices(rows, origin));
+    const double want = hv_by_slices(rows, origin);
+    CHECK(hypervolume(Points{x.data(), rows.size(), 4}, origin.data(), {}).hypervolume == want);
+    check_kernel_builds(rows, want, true);
   }
 }
 

@@ -18,4 +18,9 @@ inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints &&
 // HV4D+ must compute it. Only where use_hv4d_avx512(n).
 bool hv4d_avx512(const double* q, std::size_t n, double& hv);
 
+// The kernel's two builds, which hv4d_avx512 chooses between (hv4d_avx512.cpp); for tests. The
+// first needs cpu_has_avx512vl_dq_bw(), the second cpu_has_avx512_vpopcntdq().
+bool hv4d_avx512_skylake(const double* q, std::size_t n, double& hv);
+bool hv4d_avx512_icelake(const double* q, std::size_t n, double& hv);
+
 }  // namespace moalign::moo
