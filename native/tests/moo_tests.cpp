@@ -236,7 +236,7 @@ void moo_hypervolume_presort() {
 // grids with duplicates, ties in every coordinate and points on the reference's boundary, which
 // must come out exact), and sets built so that every point's box holds a long staircase of seen
 // points: 2h points, h of them an anti-diagonal (i, h + 1 - i) at a common high z, the others
-// boxes holding all of it at rising z. On AVX-512 CPUs (hv4d_avx512.cpp) h = 8, 12 keep the
+// boxes holding all of it at rising z. On AVX-512 CPUs (hv4d_avx512_kernel.inc) h = 8, 12 keep the
 // staircase in two registers, h = 16 takes it to arrays and h >= 20 runs past the work budget,
 // so that HV4D+ computes the set; elsewhere all of them are HV4D+'s. Both builds of the AVX-512
 // kernel (hv4d_avx512.cpp) run on every set the CPU can run them on, called directly: each must

@@ -2,7 +2,7 @@
 // dominated by the (x, y, z) projections seen so far: HV = sum_j V_j * height_j. The first
 // w-group is the sweep's base (one z-sweep); every later point adds its exclusive 3-D contribution.
 // On CPUs with AVX-512, fronts of up to kHv4dAvx512MaxPoints points take the same sweep over flat
-// arrays instead (hv4d_avx512.cpp).
+// arrays instead (hv4d_avx512_kernel.inc).
 #include <algorithm>
 #include <array>
 #include <cstdint>

@@ -1,5 +1,6 @@
-// The 4-D kernel for CPUs with AVX-512 F, VL, DQ and BW (hv4d_avx512.cpp), which hv4d uses for
-// up to kHv4dAvx512MaxPoints points; elsewhere, and for larger fronts, HV4D+ (hv4d_plus.h).
+// The 4-D kernel for CPUs with AVX-512 F, VL, DQ and BW (hv4d_avx512_kernel.inc, built by
+// hv4d_avx512.cpp), which hv4d uses for up to kHv4dAvx512MaxPoints points; elsewhere, and for
+// larger fronts, HV4D+ (hv4d_plus.h).
 #pragma once
 #include <cstddef>
 
@@ -14,7 +15,7 @@ inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
 inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512vl_dq_bw(); }
 
 // The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0; hv_kernels.h) into
-// `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512.cpp), and then
+// `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512_kernel.inc), and then
 // HV4D+ must compute it. Only where use_hv4d_avx512(n).
 bool hv4d_avx512(const double* q, std::size_t n, double& hv);
 
