@@ -15,8 +15,8 @@ inline constexpr std::size_t kHv4dAvx512MaxPoints = 1024;
 inline bool use_hv4d_avx512(std::size_t n) { return n <= kHv4dAvx512MaxPoints && cpu_has_avx512vl_dq_bw(); }
 
 // The 4-D hypervolume of n rows (shifted maximisation, every coordinate > 0; hv_kernels.h) into
-// `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512_kernel.inc), and then
-// HV4D+ must compute it. Only where use_hv4d_avx512(n).
+// `hv`; false when the kernel gave up on the set (its work budget, see hv4d_avx512_kernel.inc),
+// and then HV4D+ must compute it. Only where use_hv4d_avx512(n).
 bool hv4d_avx512(const double* q, std::size_t n, double& hv);
 
 // The kernel's two builds, which hv4d_avx512 chooses between (hv4d_avx512.cpp); for tests. The
