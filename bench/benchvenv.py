@@ -112,22 +112,42 @@ def seconds_of(fn) -> float:
     return time.perf_counter() - start
 
 
+def prepare_calls(fn, repeat_seconds: float, estimate: float | None = None):
+    """(calls, estimate, value): how many back-to-back calls make a repeat last about
+    `repeat_seconds`, from one untimed warm-up call (skipped when `estimate`, the seconds of a call
+    already made, is given; the value is then None)."""
+    value = None
+    if estimate is None:
+        start = time.perf_counter()
+        value = fn()
+        estimate = time.perf_counter() - start
+    return max(1, round(repeat_seconds / max(estimate, 1e-9))), estimate, value
+
+
+def timed_repeat(fn, calls: int):
+    """(milliseconds per call, value of the last call) over one repeat of `calls` back-to-back calls."""
+    value = None
+    start = time.perf_counter()
+    for _ in range(calls):
+        value = fn()
+    return (time.perf_counter() - start) * 1e3 / calls, value
+
+
+def repeats_within(repeats: int, repeat_ms: float, budget_seconds: float) -> int:
+    """`repeats`, or fewer (at least one) where they would take more than `budget_seconds`."""
+    return max(1, min(repeats, int(budget_seconds * 1e3 / max(repeat_ms, 1e-6))))
+
+
 def time_calls(fn, repeats: int, repeat_seconds: float, budget_seconds: float, estimate: float | None = None):
     """(timing, value): the median over repeats of the mean milliseconds per call, after one
     untimed warm-up call (skipped when `estimate`, the seconds of a call already made, is given),
     and the value of the last call."""
-    if estimate is None:
-        estimate = seconds_of(fn)
-    calls = max(1, round(repeat_seconds / max(estimate, 1e-9)))
-    repeats = max(1, min(repeats, int(budget_seconds / max(estimate * calls, 1e-9))))
+    calls, estimate, value = prepare_calls(fn, repeat_seconds, estimate)
     samples = []
-    value = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            value = fn()
-        samples.append((time.perf_counter() - start) * 1e3 / calls)
-    return {"ms": summary(samples), "calls": calls, "repeats": repeats}, value
+    for _ in range(repeats_within(repeats, estimate * 1e3 * calls, budget_seconds)):
+        ms, value = timed_repeat(fn, calls)
+        samples.append(ms)
+    return {"ms": summary(samples), "calls": calls, "repeats": len(samples)}, value
 
 
 def answer_actions(script: str, actions: dict, case=None) -> None:

@@ -1,6 +1,8 @@
 // Helpers shared by the benchmark scripts: logging, statistics of timed samples, option parsing,
 // the machine's CPU model, running a Python baseline, Markdown tables.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -38,6 +40,32 @@ export function nowMs(): number {
 }
 
 /**
+ * How many back-to-back calls make a repeat last about `repeatSeconds`: one untimed warm-up call
+ * (a second one when it took over 20 ms; the shorter is the estimate). Returns the last value too.
+ */
+export async function prepareCalls<T>(fn: () => T | Promise<T>, repeatSeconds: number): Promise<{ calls: number; estimateMs: number; value: T }> {
+  let { ms: estimateMs, value } = await timedRepeat(fn, 1);
+  if (estimateMs > 20) estimateMs = Math.min(estimateMs, (await timedRepeat(fn, 1)).ms);
+  return { calls: Math.max(1, Math.round((repeatSeconds * 1e3) / Math.max(estimateMs, 1e-6))), estimateMs, value };
+}
+
+/** One timed repeat: the mean milliseconds per call over `calls` back-to-back calls, and the last value. Sync calls are not awaited. */
+export async function timedRepeat<T>(fn: () => T | Promise<T>, calls: number): Promise<{ ms: number; value: T }> {
+  let value!: T;
+  const start = nowMs();
+  for (let i = 0; i < calls; i++) {
+    const out = fn();
+    value = out instanceof Promise ? await out : out;
+  }
+  return { ms: (nowMs() - start) / calls, value };
+}
+
+/** `repeats`, or fewer (at least one) where repeats of `repeatMs` would take more than `budgetSeconds`. */
+export function repeatsWithin(repeats: number, repeatMs: number, budgetSeconds: number): number {
+  return Math.max(1, Math.min(repeats, Math.floor((budgetSeconds * 1e3) / Math.max(repeatMs, 1e-6))));
+}
+
+/**
  * One untimed warm-up call (its time is the estimate; a second one when it took over 20 ms), then
  * `repeats` repeats of `calls` calls lasting about `repeatSeconds`, fewer repeats if they would
  * exceed `budgetSeconds`. Returns the timing and the last call's value. Sync calls are not awaited.
@@ -47,26 +75,14 @@ export async function timeCalls<T>(
   repeats: number,
   { repeatSeconds, budgetSeconds }: { repeatSeconds: number; budgetSeconds: number },
 ): Promise<{ timing: Timing; value: T }> {
-  const once = async (): Promise<{ ms: number; value: T }> => {
-    const start = nowMs();
-    const r = fn();
-    const value = r instanceof Promise ? await r : r;
-    return { ms: nowMs() - start, value };
-  };
-  let { ms: estimate, value } = await once();
-  if (estimate > 20) estimate = Math.min(estimate, (await once()).ms);
-  const calls = Math.max(1, Math.round((repeatSeconds * 1e3) / Math.max(estimate, 1e-6)));
-  const count = Math.max(1, Math.min(repeats, Math.floor((budgetSeconds * 1e3) / Math.max(estimate * calls, 1e-6))));
+  let { calls, estimateMs, value } = await prepareCalls(fn, repeatSeconds);
   const samples: number[] = [];
-  for (let r = 0; r < count; r++) {
-    const start = nowMs();
-    for (let i = 0; i < calls; i++) {
-      const out = fn();
-      value = out instanceof Promise ? await out : out;
-    }
-    samples.push((nowMs() - start) / calls);
+  for (let r = repeatsWithin(repeats, estimateMs * calls, budgetSeconds); r > 0; r--) {
+    const repeat = await timedRepeat(fn, calls);
+    samples.push(repeat.ms);
+    value = repeat.value;
   }
-  return { timing: { ms: stats(samples), calls, repeats: count }, value };
+  return { timing: { ms: stats(samples), calls, repeats: samples.length }, value };
 }
 
 /** A bad command-line option: reported by its message alone. */
@@ -120,6 +136,51 @@ export function runPythonScript<T>(python: string, script: string, config: objec
   if (run.error) throw new Error(`could not run ${python}: ${run.error.message}`);
   if (run.status !== 0) throw new Error(`${python} bench/${basename(script)} exited with ${run.status ?? run.signal}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/**
+ * A Python baseline driven request by request, so that a benchmark can alternate its own timed
+ * repeats with the baseline's: `script --session` gets `config` as its first line on stdin and
+ * answers with one JSON line (`hello`), then one JSON line per request line, until stdin ends.
+ * Its stderr passes through. One request at a time.
+ */
+export class PythonSession {
+  private readonly lines: AsyncIterator<string>;
+  /** How the process ended: its exit code or signal, or the error that kept it from starting. */
+  private readonly ended: Promise<string>;
+
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    private readonly what: string,
+  ) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    this.ended = new Promise((resolve) => {
+      child.on('error', (err) => resolve(`could not run: ${err.message}`));
+      child.on('close', (code, signal) => resolve(code === 0 ? '' : `exited with ${code ?? signal}`));
+    });
+    child.stdin.on('error', () => {}); // a write after the process died: the next read reports it
+  }
+
+  static async start<H>(python: string, script: string, config: object): Promise<{ session: PythonSession; hello: H }> {
+    const child = spawn(python, [script, '--session'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const session = new PythonSession(child, `${python} bench/${basename(script)}`);
+    return { session, hello: await session.request<H>(config) };
+  }
+
+  /** Sends one request line and waits for its answer line. */
+  async request<T>(message: object): Promise<T> {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    const next = await this.lines.next();
+    if (next.done) throw new Error(`${this.what} ${(await this.ended) || 'ended'} before answering`);
+    return JSON.parse(next.value) as T;
+  }
+
+  /** Ends the session (stdin closed) and waits for the process to exit. */
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    const how = await this.ended;
+    if (how) throw new Error(`${this.what} ${how}`);
+  }
 }
 
 /**

@@ -14,7 +14,10 @@
 //   CLI:    `moalign hv FILE --ref ... --minimise` (or `pareto`) in a fresh process, wall time,
 //           start-up and libtorch load included.
 // Every figure is the median of `repeats` timed repeats after an untimed warm-up; a repeat is as
-// many back-to-back calls as take about REPEAT_SECONDS, and its figure the mean per call.
+// many back-to-back calls as take about REPEAT_SECONDS, and its figure the mean per call. The
+// native call and moocore's are timed in alternating repeats (one of ours, one of theirs, through
+// a Python session that stays open), so that a machine whose speed drifts over minutes, as shared
+// VMs do, slows both sides of a ratio alike.
 // moalign's values must equal moocore's (relative difference ≤ 1e-12; ranks exactly).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,13 +43,16 @@ import {
   outOption,
   parseBenchOptions,
   positiveInt,
+  prepareCalls,
+  PythonSession,
   removeDataDir,
+  repeatsWithin,
   resultsFileOf,
   runBenchmark,
-  runPythonScript,
   type Stats,
   stats,
   timeCalls as timeCallsFor,
+  timedRepeat,
   type Timing,
   writeResults,
 } from './common.js';
@@ -181,10 +187,44 @@ function makeData(c: Omit<BenchCase, 'data' | 'file' | 'textFile'>, dir: string,
 /** timeCalls (bench/common.ts) with this benchmark's repeat length and budget. */
 const timeCalls = <T>(fn: () => T | Promise<T>, repeats: number) => timeCallsFor(fn, repeats, { repeatSeconds: REPEAT_SECONDS, budgetSeconds: BUDGET_SECONDS });
 
+/** Our call timed in alternation with moocore's on the same case; `ratios` are ours / theirs per round. */
+interface Paired<T> {
+  timing: Timing;
+  value: T;
+  moocore: PyCase;
+  ratios: number[];
+}
+
+/**
+ * `fn` and the Python session's case `index` in alternating repeats: a warm-up on each side, then
+ * one repeat of ours and one of moocore's, `repeats` rounds (fewer where either side would pass the
+ * budget). The session's `finish` then gives moocore's record (its values, optuna's timing).
+ */
+async function timePaired<T>(fn: () => T | Promise<T>, py: PythonSession, index: number, repeats: number): Promise<Paired<T>> {
+  const ours = await prepareCalls(fn, REPEAT_SECONDS);
+  const theirs = await py.request<{ calls: number; estimateMs: number }>({ op: 'prepare', case: index });
+  const rounds = Math.min(repeatsWithin(repeats, ours.estimateMs * ours.calls, BUDGET_SECONDS), repeatsWithin(repeats, theirs.estimateMs * theirs.calls, BUDGET_SECONDS));
+  const samples: number[] = [];
+  const ratios: number[] = [];
+  let value = ours.value;
+  for (let r = 0; r < rounds; r++) {
+    const repeat = await timedRepeat(fn, ours.calls);
+    value = repeat.value;
+    samples.push(repeat.ms);
+    ratios.push(repeat.ms / (await py.request<{ ms: number }>({ op: 'repeat', case: index })).ms);
+  }
+  const moocore = await py.request<PyCase>({ op: 'finish', case: index });
+  return { timing: { ms: stats(samples), calls: ours.calls, repeats: rounds }, value, moocore, ratios };
+}
+
 // ---------------------------------------------------------------- moalign
 
 interface MoalignResult {
   native: Timing;
+  /** moocore's record for this case, timed in alternation with `native`. */
+  moocore: PyCase;
+  /** native / moocore, round by round. */
+  pairedRatios: number[];
   js: Timing | null;
   /** hypervolume per front (single: one value), or ranks. */
   hv?: Float64Array;
@@ -194,21 +234,23 @@ interface MoalignResult {
   front?: { timing: Timing; count: number };
 }
 
-async function runMoalign(c: BenchCase, repeats: number, cuda: boolean): Promise<MoalignResult> {
+/** Case `index`: the native call paired with moocore's through `py`, then the JS, cuda and front timings. */
+async function runMoalign(c: BenchCase, index: number, py: PythonSession, repeats: number, cuda: boolean): Promise<MoalignResult> {
   const matrix = { data: c.data, m: c.m };
   const ref = new Array<number>(c.m).fill(REF);
   const opts = { ref, minimise: true, onOutside: 'ignore' as const };
+  const paired = <T>(fn: () => T | Promise<T>) => timePaired(fn, py, index, repeats);
   if (c.kind === 'single') {
-    const native = await timeCalls(() => hypervolume(matrix, opts), repeats);
+    const native = await paired(() => hypervolume(matrix, opts));
     const rows = toRows(c.data, c.m);
     const js = await timeCalls(() => hypervolume(rows, opts), repeats);
     if (js.value.hypervolume !== native.value.hypervolume) throw new Error(`${c.name}: rows and matrix gave different values`);
-    return { native: native.timing, js: js.timing, hv: Float64Array.of(native.value.hypervolume) };
+    return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, hv: Float64Array.of(native.value.hypervolume) };
   }
   if (c.kind === 'batch') {
     const offsets = Int32Array.from({ length: c.fronts! + 1 }, (_, b) => b * c.size!);
     const sets = { points: c.data, offsets, m: c.m };
-    const native = await timeCalls(() => hypervolumeBatch(sets, opts), repeats);
+    const native = await paired(() => hypervolumeBatch(sets, opts));
     const frontRows = Array.from({ length: c.fronts! }, (_, b) => toRows(c.data.subarray(b * c.size! * c.m, (b + 1) * c.size! * c.m), c.m));
     const js = await timeCalls(() => hypervolumeBatch(frontRows, opts), repeats);
     if (!sameValues(js.value.hypervolume, native.value.hypervolume)) throw new Error(`${c.name}: rows and FrontSets gave different values`);
@@ -217,14 +259,14 @@ async function runMoalign(c: BenchCase, repeats: number, cuda: boolean): Promise
       const gpu = await timeCalls(() => hypervolumeBatch(sets, { ...opts, device: 'cuda' }), repeats);
       onGpu = { timing: gpu.timing, hv: gpu.value.hypervolume };
     }
-    return { native: native.timing, js: js.timing, hv: native.value.hypervolume, cuda: onGpu };
+    return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, hv: native.value.hypervolume, cuda: onGpu };
   }
-  const native = await timeCalls(() => paretoRanks(matrix, { minimise: true }), repeats);
+  const native = await paired(() => paretoRanks(matrix, { minimise: true }));
   const rows = toRows(c.data, c.m);
   const js = await timeCalls(() => paretoRanks(rows, { minimise: true }), repeats);
   if (!sameValues(js.value, native.value)) throw new Error(`${c.name}: rows and matrix gave different ranks`);
   const front = await timeCalls(() => paretoFront(matrix, { minimise: true }), repeats);
-  return { native: native.timing, js: js.timing, ranks: native.value, front: { timing: front.timing, count: front.value.length } };
+  return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, ranks: native.value, front: { timing: front.timing, count: front.value.length } };
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -292,17 +334,13 @@ interface PyCase {
   fronts?: number;
 }
 
-interface PythonResults {
+/** What the Python session says first: its versions. */
+interface PythonVersions {
   python: string;
   numpy: string;
   moocore: string;
   optuna: string | null;
   optunaNote: string | null;
-  cases: PyCase[];
-}
-
-function runPythonBaseline(config: object): PythonResults {
-  return runPythonScript<PythonResults>(pythonExecutable(), join(here, 'hypervolume_baseline.py'), config);
 }
 
 function isTiming(x: PyCase['optuna']): x is PyTiming {
@@ -409,30 +447,10 @@ async function main(): Promise<void> {
     const cases = defined.map((c, i) => makeData(c, dir, i));
     log(`data: ${cases.length} cases written to ${dir} in ${(nowMs() - dataStart).toFixed(0)} ms`);
 
-    // moalign in this process first, then the CLI, then Python: never two at once.
-    const ours: MoalignResult[] = [];
-    for (const c of cases) {
-      const r = await runMoalign(c, repeats, cuda);
-      log(`${c.name}: native ${fmt(r.native.ms.median)} ms, JS ${fmt(r.js?.ms.median ?? null)} ms${r.cuda ? `, cuda ${fmt(r.cuda.timing.ms.median)} ms` : ''}`);
-      ours.push(r);
-    }
-    const cli = cliCommand();
-    const cliResults: (CliResult | null)[] = [];
-    let cliStartup: CliResult | null = null;
-    if (withCli) {
-      log(`CLI: ${cli.how}, ${cliRuns} timed runs per case after one untimed run`);
-      const tiny = join(dir, 'one-point.txt');
-      writeFileSync(tiny, '0.5,0.5\n');
-      cliStartup = timeCli(cli.args, ['--threads', String(threads), 'hv', tiny, `--ref=${REF},${REF}`, '--minimise'], cliRuns);
-      log(`CLI start-up (hv of one 2-D point): ${fmt(cliStartup.wallMs.median)} ms`);
-      for (const c of cases) {
-        const r = timeCli(cli.args, cliArgs(c, threads), cliRuns);
-        log(`${c.name}: CLI ${fmt(r.wallMs.median)} ms`);
-        cliResults.push(r);
-      }
-    }
-
-    const py = runPythonBaseline({
+    // The Python session first (it may create its venv), then each case: moalign's native call and
+    // moocore's in alternating repeats, moocore's values and optuna, moalign's other timings; then
+    // the CLI. Never two timed things at once: each side waits while the other runs.
+    const { session, hello: versions } = await PythonSession.start<PythonVersions>(pythonExecutable(), join(here, 'hypervolume_baseline.py'), {
       dir,
       repeats,
       repeatSeconds: REPEAT_SECONDS,
@@ -448,6 +466,32 @@ async function main(): Promise<void> {
         ...(c.kind === 'sort' ? { ranksFile: `case${i}.ranks.i32` } : { optuna: c.optuna }),
       })),
     });
+    const ours: MoalignResult[] = [];
+    try {
+      for (const [i, c] of cases.entries()) {
+        const r = await runMoalign(c, i, session, repeats, cuda);
+        log(`${c.name}: native ${fmt(r.native.ms.median)} ms (moocore ${fmt(r.moocore.moocore.ms.median)} ms in the same rounds), JS ${fmt(r.js?.ms.median ?? null)} ms${r.cuda ? `, cuda ${fmt(r.cuda.timing.ms.median)} ms` : ''}`);
+        ours.push(r);
+      }
+    } finally {
+      await session.close();
+    }
+    const py = { ...versions, cases: ours.map((r) => r.moocore) };
+    const cli = cliCommand();
+    const cliResults: (CliResult | null)[] = [];
+    let cliStartup: CliResult | null = null;
+    if (withCli) {
+      log(`CLI: ${cli.how}, ${cliRuns} timed runs per case after one untimed run`);
+      const tiny = join(dir, 'one-point.txt');
+      writeFileSync(tiny, '0.5,0.5\n');
+      cliStartup = timeCli(cli.args, ['--threads', String(threads), 'hv', tiny, `--ref=${REF},${REF}`, '--minimise'], cliRuns);
+      log(`CLI start-up (hv of one 2-D point): ${fmt(cliStartup.wallMs.median)} ms`);
+      for (const c of cases) {
+        const r = timeCli(cli.args, cliArgs(c, threads), cliRuns);
+        log(`${c.name}: CLI ${fmt(r.wallMs.median)} ms`);
+        cliResults.push(r);
+      }
+    }
 
     // Values: moalign (native, CLI, cuda) against moocore.
     const checks: Record<string, unknown>[] = [];
@@ -519,6 +563,7 @@ async function main(): Promise<void> {
     const table = formatTable(rows);
     const notes = [
       `medians of ${repeats} repeats after a warm-up (a repeat: back-to-back calls lasting ≈${REPEAT_SECONDS} s, mean per call; CLI: median of ${cliRuns} runs after one untimed run)`,
+      'native and moocore timed in alternating repeats, one of each per round, so that both see the machine in the same minutes; the JSON has each round\'s ratio',
       `moalign: ${threads} threads for batches (--threads); single fronts and sorts run on one thread. moocore and optuna are single-threaded (nothing to pass them)`,
       'moocore batches: a Python loop of moocore.hypervolume over the 1,000 fronts, its per-call overhead included; sorts: moocore.pareto_rank (all ranks)',
       'JS: the same call from number[][] rows, conversion included; CLI: wall time of a fresh process (start-up and libtorch load included) via ' + (withCli ? cli.how : '(skipped)'),
@@ -553,6 +598,7 @@ async function main(): Promise<void> {
         moalign: { native: ours[i].native, js: ours[i].js, cuda: ours[i].cuda?.timing ?? null, front: ours[i].front?.timing ?? null },
         cli: cliResults[i] ? { wallMs: cliResults[i]!.wallMs, runs: cliResults[i]!.runs } : null,
         moocore: py.cases[i].moocore,
+        pairedRatios: { median: stats(ours[i].pairedRatios).median, rounds: ours[i].pairedRatios },
         moocoreNondominated: py.cases[i].nondominated ?? null,
         optuna: py.cases[i].optuna ?? null,
         hypervolume: c.kind === 'single' ? ours[i].hv![0] : null,

@@ -1,12 +1,13 @@
 """Python side of bench/hypervolume.ts: moocore (and optuna where it is fast enough) on the same data.
 
-    python3 bench/hypervolume_baseline.py [CONFIG.json]      # config on stdin when omitted
+    python3 bench/hypervolume_baseline.py CONFIG.json     # every case in turn, one JSON result
+    python3 bench/hypervolume_baseline.py --session       # driven line by line (bench/hypervolume.ts)
 
 Started by the TS script with the system python3 (or $MOALIGN_PYTHON). On first use it creates a
 virtual environment at bench/.venv (git-ignored) with `pip install numpy moocore`, then tries
 `pip install optuna` (a failure there is recorded and optuna's column reads "not installed"), and
 re-runs itself inside it. Later runs reuse it; delete bench/.venv to rebuild it. pip's output goes
-to stderr; stdout carries only the result, one JSON object.
+to stderr; stdout carries only JSON.
 
 Config (all paths inside `dir`; every points file is raw little-endian float64, row-major, in
 MINIMISATION form, which is moocore's and optuna's convention):
@@ -19,13 +20,21 @@ MINIMISATION form, which is moocore's and optuna's convention):
       "optuna": true},
      {"name": "...", "kind": "sort", "file": "c.f64", "n": 320000, "m": 2, "ranksFile": "c.ranks.i32"}]}
 
-Timing, per library and case: one untimed warm-up call (it also gives an estimate), then `repeats`
-repeats of `calls` back-to-back calls, where `calls` makes a repeat last about `repeatSeconds`; a
-repeat's figure is its mean per call, and the median over repeats is reported. A case whose
-estimate says the repeats would exceed `budgetSeconds` gets fewer repeats (at least one). A batch
-call is the whole Python loop over the fronts (pre-split into a list of arrays, untimed),
-moocore.hypervolume once per front, the loop's per-call overhead included. optuna is skipped when
-its warm-up call (for batches: the first front times the number of fronts) exceeds
+A session: the config is the first line on stdin; the script answers with one line of versions
+(below, without "cases") and then answers each request line with one line:
+  {"op": "prepare", "case": i} -> {"calls", "estimateMs"}   the case's data loaded, one untimed call
+  {"op": "repeat", "case": i}  -> {"ms"}                     one timed repeat of moocore's call
+  {"op": "finish", "case": i}  -> the case's record (below), its repeats' summary included
+until stdin ends. The TS side alternates these repeats with its own, so that both libraries are
+timed in the same minutes of a machine whose speed drifts. Run with a config file, each case is
+prepared, repeated `repeats` times and finished in turn.
+
+Timing: one untimed warm-up call (it also gives an estimate), then repeats of `calls` back-to-back
+calls, where `calls` makes a repeat last about `repeatSeconds`; a repeat's figure is its mean per
+call, and the median over repeats is reported. A batch call is the whole Python loop over the
+fronts (pre-split into a list of arrays, untimed), moocore.hypervolume once per front, the loop's
+per-call overhead included. optuna is timed on its own at `finish` (never alternated); it is
+skipped when its warm-up call (for batches: the first front times the number of fronts) exceeds
 `budgetSeconds`, and measured by that one call alone when it exceeds a quarter of it. moocore is
 single-threaded; so is optuna's hypervolume.
 
@@ -48,7 +57,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchvenv import VENV, create_venv, in_venv, log, pip, reenter, seconds_of, summary, time_calls, venv_imports, venv_python  # noqa: E402,F401
+from benchvenv import (VENV, create_venv, in_venv, log, pip, prepare_calls, reenter, repeats_within, seconds_of, summary,  # noqa: E402,F401
+                       time_calls, timed_repeat, venv_imports, venv_python)
 
 MARKER = VENV / "moalign-setup.json"
 
@@ -72,43 +82,70 @@ def ensure_venv() -> None:
 # ---------------------------------------------------------------- cases
 
 
-def run_case(case: dict, config: dict, np, moocore, optuna_hv) -> dict:
-    folder = Path(config["dir"])
-    m = case["m"]
-    data = np.fromfile(folder / case["file"], dtype="<f8").reshape(-1, m)
-    repeats, repeat_s, budget = config["repeats"], config["repeatSeconds"], config["budgetSeconds"]
-    timing = lambda fn, estimate=None: time_calls(fn, repeats, repeat_s, budget, estimate)  # noqa: E731
-    out: dict = {"name": case["name"], "kind": case["kind"]}
+class CaseRun:
+    """One case: its data, moocore's call on it, and the repeats timed so far."""
 
-    if case["kind"] == "single":
-        ref = np.asarray(case["ref"], dtype=np.float64)
-        out["moocore"], hv = timing(lambda: moocore.hypervolume(data, ref=ref))
-        out["hv"] = float(hv)
-        out.update(run_optuna(case, lambda: optuna_hv(data, ref), timing))
-    elif case["kind"] == "batch":
-        ref = np.asarray(case["ref"], dtype=np.float64)
-        size = case["size"]
-        fronts = [np.ascontiguousarray(data[b * size:(b + 1) * size]) for b in range(case["fronts"])]
-        out["moocore"], hv = timing(lambda: [moocore.hypervolume(f, ref=ref) for f in fronts])
-        out["hv"] = [float(v) for v in hv]
-        out.update(run_optuna(case, lambda: [optuna_hv(f, ref) for f in fronts], timing,
-                              first=lambda: optuna_hv(fronts[0], ref), count=len(fronts)))
-    elif case["kind"] == "sort":
-        out["moocore"], ranks = timing(lambda: moocore.pareto_rank(data))
-        ranks = ranks.astype("<i4")
-        ranks.tofile(folder / case["ranksFile"])
-        out["fronts"] = int(ranks.max()) + 1 if len(ranks) else 0
-        out["nondominated"], mask = timing(lambda: moocore.is_nondominated(data))
-        out["nondominatedCount"] = int(np.count_nonzero(mask))
-    else:
-        raise ValueError(f"unknown case kind {case['kind']!r}")
+    def __init__(self, case: dict, np, moocore, optuna_hv):
+        self.case = case
+        self.folder = Path(CONFIG["dir"])
+        m = case["m"]
+        self.data = data = np.fromfile(self.folder / case["file"], dtype="<f8").reshape(-1, m)
+        self.np, self.moocore, self.optuna_hv = np, moocore, optuna_hv
+        ref = np.asarray(case["ref"], dtype=np.float64) if case["kind"] != "sort" else None
+        if case["kind"] == "single":
+            self.call = lambda: moocore.hypervolume(data, ref=ref)
+            self.optuna_call = lambda: optuna_hv(data, ref)
+        elif case["kind"] == "batch":
+            size = case["size"]
+            fronts = [np.ascontiguousarray(data[b * size:(b + 1) * size]) for b in range(case["fronts"])]
+            self.call = lambda: [moocore.hypervolume(f, ref=ref) for f in fronts]
+            self.optuna_call = lambda: [optuna_hv(f, ref) for f in fronts]
+            self.optuna_first = lambda: optuna_hv(fronts[0], ref)
+        elif case["kind"] == "sort":
+            self.call = lambda: moocore.pareto_rank(data)
+        else:
+            raise ValueError(f"unknown case kind {case['kind']!r}")
+        self.calls, self.value, self.samples = 0, None, []
 
-    line = f"{case['name']}: moocore {out['moocore']['ms']['median']:.3f} ms"
-    if "optuna" in out:
-        o = out["optuna"]
-        line += f", optuna {o['skipped']}" if "skipped" in o else f", optuna {o['ms']['median']:.3f} ms"
-    log(line)
-    return out
+    def prepare(self) -> dict:
+        self.calls, estimate, self.value = prepare_calls(self.call, CONFIG["repeatSeconds"])
+        return {"calls": self.calls, "estimateMs": estimate * 1e3}
+
+    def repeat(self) -> dict:
+        ms, self.value = timed_repeat(self.call, self.calls)
+        self.samples.append(ms)
+        return {"ms": ms}
+
+    def finish(self) -> dict:
+        case, np, value = self.case, self.np, self.value
+        out: dict = {"name": case["name"], "kind": case["kind"],
+                     "moocore": {"ms": summary(self.samples), "calls": self.calls, "repeats": len(self.samples)}}
+        timing = lambda fn, estimate=None: time_calls(fn, CONFIG["repeats"], CONFIG["repeatSeconds"], CONFIG["budgetSeconds"], estimate)  # noqa: E731
+        if case["kind"] == "single":
+            out["hv"] = float(value)
+            out.update(run_optuna(case, self.optuna_call, timing))
+        elif case["kind"] == "batch":
+            out["hv"] = [float(v) for v in value]
+            out.update(run_optuna(case, self.optuna_call, timing, first=self.optuna_first, count=case["fronts"]))
+        else:
+            ranks = value.astype("<i4")
+            ranks.tofile(self.folder / case["ranksFile"])
+            out["fronts"] = int(ranks.max()) + 1 if len(ranks) else 0
+            out["nondominated"], mask = timing(lambda: self.moocore.is_nondominated(self.data))
+            out["nondominatedCount"] = int(np.count_nonzero(mask))
+        line = f"{case['name']}: moocore {out['moocore']['ms']['median']:.3f} ms"
+        if "optuna" in out:
+            o = out["optuna"]
+            line += f", optuna {o['skipped']}" if "skipped" in o else f", optuna {o['ms']['median']:.3f} ms"
+        log(line)
+        return out
+
+    def run_all(self) -> dict:
+        """prepare, the config's repeats (fewer past its budget), finish."""
+        prepared = self.prepare()
+        for _ in range(repeats_within(CONFIG["repeats"], prepared["estimateMs"] * self.calls, CONFIG["budgetSeconds"])):
+            self.repeat()
+        return self.finish()
 
 
 def run_optuna(case: dict, call, timing, first=None, count: int = 1) -> dict:
@@ -155,24 +192,47 @@ def main() -> None:
         OPTUNA["note"] = note or f"optuna not importable: {err}"
         log(OPTUNA["note"])
 
-    config = json.loads(Path(sys.argv[1]).read_text() if len(sys.argv) > 1 else sys.stdin.read())
+    session = sys.argv[1:] == ["--session"]
+    if not session and len(sys.argv) != 2:
+        raise SystemExit("usage: hypervolume_baseline.py CONFIG.json | --session (config as the first line on stdin)")
+    config = json.loads(sys.stdin.readline() if session else Path(sys.argv[1]).read_text())
     config.setdefault("repeats", 5)
     config.setdefault("repeatSeconds", 0.2)
     config.setdefault("budgetSeconds", 10.0)
     CONFIG.update(config)
     log(f"moocore {moocore.__version__}, numpy {np.__version__}, optuna {OPTUNA['version'] or 'absent'}; "
         f"{len(config['cases'])} cases, {config['repeats']} repeats")
-    cases = [run_case(case, config, np, moocore, OPTUNA["hv"]) for case in config["cases"]]
-    result = {
+    versions = {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "moocore": moocore.__version__,
         "optuna": OPTUNA["version"],
         "optunaNote": OPTUNA["note"],
-        "cases": cases,
     }
+    new_run = lambda i: CaseRun(config["cases"][i], np, moocore, OPTUNA["hv"])  # noqa: E731
+    if not session:
+        answer({**versions, "cases": [new_run(i).run_all() for i in range(len(config["cases"]))]})
+        return
+    answer(versions)
+    runs: dict[int, CaseRun] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        i = request["case"]
+        if request["op"] == "prepare":
+            runs[i] = new_run(i)
+            answer(runs[i].prepare())
+        elif request["op"] == "repeat":
+            answer(runs[i].repeat())
+        elif request["op"] == "finish":
+            answer(runs.pop(i).finish())
+        else:
+            raise SystemExit(f"unknown request {request!r}")
+
+
+def answer(result: dict) -> None:
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
