@@ -118,9 +118,8 @@ def prepare_calls(fn, repeat_seconds: float, estimate: float | None = None):
     already made, is given; the value is then None)."""
     value = None
     if estimate is None:
-        start = time.perf_counter()
-        value = fn()
-        estimate = time.perf_counter() - start
+        ms, value = timed_repeat(fn, 1)
+        estimate = ms / 1e3
     return max(1, round(repeat_seconds / max(estimate, 1e-9))), estimate, value
 
 

@@ -240,12 +240,14 @@ async function runMoalign(c: BenchCase, index: number, py: PythonSession, repeat
   const ref = new Array<number>(c.m).fill(REF);
   const opts = { ref, minimise: true, onOutside: 'ignore' as const };
   const paired = <T>(fn: () => T | Promise<T>) => timePaired(fn, py, index, repeats);
+  // The fields every kind of case fills from its paired timing.
+  const fromPaired = (p: Paired<unknown>) => ({ native: p.timing, moocore: p.moocore, pairedRatios: p.ratios });
   if (c.kind === 'single') {
     const native = await paired(() => hypervolume(matrix, opts));
     const rows = toRows(c.data, c.m);
     const js = await timeCalls(() => hypervolume(rows, opts), repeats);
     if (js.value.hypervolume !== native.value.hypervolume) throw new Error(`${c.name}: rows and matrix gave different values`);
-    return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, hv: Float64Array.of(native.value.hypervolume) };
+    return { ...fromPaired(native), js: js.timing, hv: Float64Array.of(native.value.hypervolume) };
   }
   if (c.kind === 'batch') {
     const offsets = Int32Array.from({ length: c.fronts! + 1 }, (_, b) => b * c.size!);
@@ -259,14 +261,14 @@ async function runMoalign(c: BenchCase, index: number, py: PythonSession, repeat
       const gpu = await timeCalls(() => hypervolumeBatch(sets, { ...opts, device: 'cuda' }), repeats);
       onGpu = { timing: gpu.timing, hv: gpu.value.hypervolume };
     }
-    return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, hv: native.value.hypervolume, cuda: onGpu };
+    return { ...fromPaired(native), js: js.timing, hv: native.value.hypervolume, cuda: onGpu };
   }
   const native = await paired(() => paretoRanks(matrix, { minimise: true }));
   const rows = toRows(c.data, c.m);
   const js = await timeCalls(() => paretoRanks(rows, { minimise: true }), repeats);
   if (!sameValues(js.value, native.value)) throw new Error(`${c.name}: rows and matrix gave different ranks`);
   const front = await timeCalls(() => paretoFront(matrix, { minimise: true }), repeats);
-  return { native: native.timing, moocore: native.moocore, pairedRatios: native.ratios, js: js.timing, ranks: native.value, front: { timing: front.timing, count: front.value.length } };
+  return { ...fromPaired(native), js: js.timing, ranks: native.value, front: { timing: front.timing, count: front.value.length } };
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {

@@ -90,7 +90,7 @@ class CaseRun:
         self.folder = Path(CONFIG["dir"])
         m = case["m"]
         self.data = data = np.fromfile(self.folder / case["file"], dtype="<f8").reshape(-1, m)
-        self.np, self.moocore, self.optuna_hv = np, moocore, optuna_hv
+        self.np, self.moocore = np, moocore
         ref = np.asarray(case["ref"], dtype=np.float64) if case["kind"] != "sort" else None
         if case["kind"] == "single":
             self.call = lambda: moocore.hypervolume(data, ref=ref)
